@@ -1,0 +1,232 @@
+"""JSONata expressions and `{% ... %}` templates, sandboxed and deterministic.
+
+- An expression sees one JSON document (`input`, `steps`, `run`, `item`, `index`) and the
+  variables `$env` (values the worker allows), `$now()`, `$millis()` and `$random()`, which
+  come from an `EvalClock` that the caller supplies: inside a workflow that is the workflow's
+  clock and replay-safe random generator, so a replay evaluates to the same values.
+- Evaluation is bounded by a count of evaluation steps and a nesting depth, both
+  deterministic (a wall-clock bound would make replay depend on the machine's speed).
+- Expressions are JSONata, evaluated by jsonata-python: nothing is ever passed to `eval`.
+- Compiled expressions are cached per thread (a compiled object is not shared across threads).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from jsonata import Jsonata
+from jsonata.jexception import JException
+
+MAX_EVAL_STEPS = 200_000
+"""Evaluation steps one expression may take before it is stopped."""
+MAX_DEPTH = 150
+"""Nesting depth (recursion) one expression may reach before it is stopped."""
+MAX_EXPRESSION_LENGTH = 20_000
+_CACHE_SIZE = 2048
+
+TEMPLATE = re.compile(r"\{%(.*?)%\}", re.DOTALL)
+_STEP_REFERENCE = re.compile(r"(?<![\w$.])steps\s*\.\s*(?:`([^`]+)`|([A-Za-z_][\w]*))")
+
+
+class ExpressionError(Exception):
+    """An expression that does not compile or fails while evaluating."""
+
+    def __init__(self, message: str, expression: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expression = expression
+
+
+@dataclass
+class EvalClock:
+    """Where `$now()`, `$millis()` and `$random()` get their values."""
+
+    now_ms: Callable[[], int]
+    random: Callable[[], float]
+
+    @staticmethod
+    def fixed(now_ms: int, seed: int) -> EvalClock:
+        """A clock frozen at `now_ms` with a seeded generator: for activities, given both by the workflow."""
+        import random as _random
+
+        rng = _random.Random(seed)
+        return EvalClock(now_ms=lambda: now_ms, random=rng.random)
+
+
+@dataclass
+class _Bounds:
+    steps: int = 0
+    depth: int = 0
+    expression: str = ""
+    limits: tuple[int, int] = field(default=(MAX_EVAL_STEPS, MAX_DEPTH))
+
+    def enter(self, *_: Any) -> None:
+        self.steps += 1
+        self.depth += 1
+        max_steps, max_depth = self.limits
+        if self.steps > max_steps:
+            raise ExpressionError(
+                f"expression stopped after {max_steps} evaluation steps (a runaway loop?)", self.expression
+            )
+        if self.depth > max_depth:
+            raise ExpressionError(f"expression nested deeper than {max_depth} levels", self.expression)
+
+    def leave(self, *_: Any) -> None:
+        self.depth -= 1
+
+
+_local = threading.local()
+
+
+def _cache() -> OrderedDict[str, Jsonata]:
+    cache: OrderedDict[str, Jsonata] | None = getattr(_local, "cache", None)
+    if cache is None:
+        cache = OrderedDict()
+        _local.cache = cache
+    return cache
+
+
+def compile_expression(expression: str) -> Jsonata:
+    """Compile (or fetch from the cache) one JSONata expression; raises ExpressionError."""
+    cache = _cache()
+    compiled = cache.get(expression)
+    if compiled is not None:
+        cache.move_to_end(expression)
+        return compiled
+    if not isinstance(expression, str) or not expression.strip():
+        raise ExpressionError("expression is empty", str(expression))
+    if len(expression) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_LENGTH} characters", expression)
+    try:
+        compiled = Jsonata(expression)
+    except JException as err:
+        raise ExpressionError(f"does not compile: {_jsonata_message(err)}", expression) from None
+    except RecursionError:
+        raise ExpressionError("does not compile: nested too deeply", expression) from None
+    if compiled.errors:
+        raise ExpressionError(f"does not compile: {compiled.errors[0]}", expression)
+    cache[expression] = compiled
+    if len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
+    return compiled
+
+
+def _jsonata_message(err: JException) -> str:
+    location = getattr(err, "location", None)
+    message = str(err)
+    return f"{message} (at character {location})" if isinstance(location, int) and location >= 0 else message
+
+
+def evaluate(
+    expression: str, document: dict[str, Any], clock: EvalClock, env: dict[str, str] | None = None
+) -> Any:
+    """Evaluate `expression` against `document`; the result is plain JSON (dict, list, str, number...)."""
+    compiled = compile_expression(expression)
+    bounds = _Bounds(expression=expression)
+    bindings: dict[str, Any] = {
+        "env": dict(env or {}),
+        "now": Jsonata.JLambda(lambda picture=None, timezone=None: _format_now(clock.now_ms())),
+        "millis": Jsonata.JLambda(lambda: clock.now_ms()),
+        "random": Jsonata.JLambda(lambda: clock.random()),
+        "__evaluate_entry": bounds.enter,
+        "__evaluate_exit": bounds.leave,
+    }
+    try:
+        result = compiled.evaluate(document, bindings)
+    except ExpressionError:
+        raise
+    except JException as err:
+        raise ExpressionError(_jsonata_message(err), expression) from None
+    except RecursionError:
+        raise ExpressionError(f"expression nested deeper than {MAX_DEPTH} levels", expression) from None
+    except Exception as err:  # jsonata-python raises plain Python errors for some bad operations
+        raise ExpressionError(f"{type(err).__name__}: {err}", expression) from None
+    return to_plain_json(result, expression)
+
+
+def _format_now(now_ms: int) -> str:
+    moment = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def to_plain_json(value: Any, expression: str = "") -> Any:
+    """Turn jsonata-python's result types into plain JSON values; refuse functions."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_plain_json(v, expression) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain_json(v, expression) for v in value]
+    raise ExpressionError(f"evaluates to a {type(value).__name__}, which is not JSON", expression)
+
+
+# --- templates -------------------------------------------------------------------------
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and "{%" in value
+
+
+def render(value: Any, document: dict[str, Any], clock: EvalClock, env: dict[str, str] | None = None) -> Any:
+    """Render every `{% ... %}` in a JSON value.
+
+    A string that is exactly one `{% ... %}` becomes that expression's JSON value; a string that
+    mixes text and templates interpolates each as text (objects and lists as JSON, undefined as "").
+    """
+    if isinstance(value, str):
+        if "{%" not in value:
+            return value
+        whole = TEMPLATE.fullmatch(value.strip())
+        if whole is not None and value.strip().count("{%") == 1:
+            return evaluate(whole.group(1).strip(), document, clock, env)
+        return TEMPLATE.sub(lambda m: _as_text(evaluate(m.group(1).strip(), document, clock, env)), value)
+    if isinstance(value, dict):
+        return {k: render(v, document, clock, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, document, clock, env) for v in value]
+    return value
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def iter_templates(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every `(path, expression)` inside the templates of a JSON value, for validation."""
+    if isinstance(value, str):
+        for match in TEMPLATE.finditer(value):
+            yield path, match.group(1).strip()
+        unclosed = value.count("{%") - len(TEMPLATE.findall(value))
+        if unclosed > 0:
+            yield path, "{%"  # reported as a compile error by the caller
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from iter_templates(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from iter_templates(item, f"{path}[{index}]")
+
+
+def step_references(expression: str) -> set[str]:
+    """The step ids an expression reads as `steps.<id>` (or ``steps.`my-id` ``)."""
+    without_strings = re.sub(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'", '""', expression)
+    return {m.group(1) or m.group(2) for m in _STEP_REFERENCE.finditer(without_strings)}

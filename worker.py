@@ -1,0 +1,123 @@
+"""The worker: the composition root that wires workflows, activities, settings and the catalog.
+
+Run it with `python worker.py` from the repository root (with the project installed). Settings
+come from flags and environment variables: see `python worker.py --help` and the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.transform import EnvCapture, transform
+from client.settings import ConnectionSettings
+from segments.builtin_types import default_catalog
+from segments.catalog import Catalog
+from segments.registry import use_catalog
+from workflows.segment_workflow import SegmentWorkflow
+
+log = logging.getLogger("segments.worker")
+
+PASSTHROUGH_MODULES = ("segments", "jsonata", "jsonschema", "activities", "workflows.interpreter",
+                       "workflows.step_runners", "workflows.errors", "workflows.search_attributes")
+"""Pure, deterministic modules imported once instead of once per workflow run in the sandbox."""
+
+WORKFLOWS: Sequence[type] = (SegmentWorkflow,)
+
+
+@dataclass
+class WorkerComponents:
+    """Everything one worker process runs: its catalog and its activities."""
+
+    catalog: Catalog = field(default_factory=default_catalog)
+    activities: list[Callable[..., Any]] = field(default_factory=list)
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+
+
+def build_components() -> WorkerComponents:
+    """The standard set: every built-in step type with the activities behind it."""
+    components = WorkerComponents()
+    components.activities += [transform, EnvCapture().capture_env]
+    return components
+
+
+def create_worker(client: Client, task_queue: str, components: WorkerComponents | None = None,
+                  **worker_options: Any) -> Worker:
+    components = components or build_components()
+    use_catalog(components.catalog)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=components.activities,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        ),
+        graceful_shutdown_timeout=timedelta(seconds=30),
+        **worker_options,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_worker(client: Client, task_queue: str, components: WorkerComponents | None = None,
+                         **worker_options: Any) -> AsyncIterator[Worker]:
+    """A worker polling `task_queue` for the duration of the block (tests, examples, benches)."""
+    components = components or build_components()
+    worker = create_worker(client, task_queue, components, **worker_options)
+    try:
+        async with worker:
+            yield worker
+    finally:
+        for close in components.closers:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+
+
+async def serve(settings: ConnectionSettings) -> None:
+    client = await settings.connect()
+    components = build_components()
+    worker = create_worker(client, settings.task_queue, components)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker polling task queue '%s' on %s (namespace %s); step types: %s",
+             settings.task_queue, settings.address, settings.namespace, ", ".join(components.catalog.type_ids))
+    run_task = asyncio.create_task(worker.run())
+    await stop.wait()
+    log.info("stopping: running activities get up to 30 s to finish")
+    await worker.shutdown()
+    await run_task
+    for close in components.closers:
+        result = close()
+        if asyncio.iscoroutine(result):
+            await result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run a SegmentWorkflow worker.")
+    ConnectionSettings.add_arguments(parser)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = ConnectionSettings.from_env().with_arguments(args)
+    try:
+        asyncio.run(serve(settings))
+    except RuntimeError as err:  # connection refused and the like, reported plainly
+        raise SystemExit(f"worker: {err}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""How a step's failure travels through the interpreter and out of the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+
+STEP_FAILED = "StepFailed"
+INVALID_SEGMENT = "InvalidSegment"
+INVALID_INPUT = "InvalidInput"
+
+
+class StepFailure(Exception):
+    """A step failed after its retries; `on_error` decides whether the run fails or routes."""
+
+    def __init__(self, step_id: str, step_type: str, message: str, error_type: str | None = None,
+                 task_path: str = "") -> None:
+        super().__init__(message)
+        self.step_id = step_id
+        self.step_type = step_type
+        self.message = message
+        self.error_type = error_type
+        self.task_path = task_path
+
+    def as_output(self) -> dict[str, Any]:
+        """What goes out on the `error` port, for later steps to read."""
+        return {"error": {"message": self.message, "type": self.error_type, "step_id": self.step_id}}
+
+    def to_application_error(self) -> ApplicationError:
+        where = f"{self.task_path}{self.step_id}"
+        return ApplicationError(
+            f"step '{where}' ({self.step_type}) failed: {self.message}",
+            {"step_id": self.step_id, "task_path": self.task_path, "step_type": self.step_type,
+             "error_type": self.error_type},
+            type=STEP_FAILED,
+            non_retryable=True,
+        )
+
+
+def describe_activity_error(err: ActivityError | ChildWorkflowError) -> tuple[str, str | None]:
+    """The innermost message and type of a failed activity or child, for the step's error."""
+    cause: BaseException | None = err.cause
+    message, error_type = str(err), None
+    while cause is not None:
+        if isinstance(cause, ApplicationError):
+            message, error_type = cause.message, cause.type
+        elif not isinstance(cause, ActivityError | ChildWorkflowError):
+            message = str(cause) or type(cause).__name__
+            error_type = error_type or type(cause).__name__
+        cause = cause.cause
+    return message, error_type

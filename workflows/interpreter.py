@@ -1,0 +1,206 @@
+"""Walks a segment's graph inside a workflow: runs each step, routes by its port, keeps outputs.
+
+Deterministic code only: everything that touches the outside world runs as an activity, and
+expressions see the workflow's clock and replay-safe random numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio import workflow
+
+from activities.contracts import RunInfo
+from segments.catalog import Catalog, StepType
+from segments.expressions import EvalClock, ExpressionError, evaluate, render
+from segments.graph import Graph
+from segments.models import SegmentDefinition, Step
+from workflows.errors import StepFailure
+
+
+@dataclass
+class StepOutcome:
+    output: Any
+    port: str = "out"
+
+
+StepRunner = Callable[["Interpreter", Step, StepType, dict[str, Any], int], Awaitable[StepOutcome]]
+"""Runs one visit of a step: (interpreter, step, its type, its rendered config, visit number)."""
+
+
+@dataclass
+class StepRecord:
+    """One finished step visit, as `status` reports it."""
+
+    step_id: str
+    visit: int
+    port: str
+    finished_at: str
+    task_path: str = ""
+
+
+@dataclass
+class RunningStep:
+    step_id: str
+    step_type: str
+    visit: int
+    started_at: str
+
+
+@dataclass
+class BranchScope:
+    """Where a branch of a parallel split runs: its path, its map item, and where it stops."""
+
+    path: str = ""
+    item: Any = None
+    index: int | None = None
+    stop_at: str | None = None
+
+
+@dataclass
+class InterpreterState:
+    """What the interpreter knows of a run; everything here is plain data."""
+
+    outputs: dict[str, Any] = field(default_factory=dict)
+    visits: dict[str, int] = field(default_factory=dict)
+    done: list[StepRecord] = field(default_factory=list)
+    running: dict[str, RunningStep] = field(default_factory=dict)
+    ended: dict[str, Any] = field(default_factory=dict)
+    paused: bool = False
+
+
+def workflow_clock() -> EvalClock:
+    return EvalClock(now_ms=lambda: int(workflow.now().timestamp() * 1000), random=workflow.random().random)
+
+
+class Interpreter:
+    def __init__(
+        self,
+        definition: SegmentDefinition,
+        catalog: Catalog,
+        runners: dict[str, StepRunner],
+        run: RunInfo,
+        run_input: Any,
+        env: dict[str, str],
+        scope: BranchScope | None = None,
+    ) -> None:
+        self.definition = definition
+        self.graph = Graph.build(definition)
+        self.catalog = catalog
+        self.runners = runners
+        self.run = run
+        self.run_input = run_input
+        self.env = env
+        self.scope = scope or BranchScope()
+        self.state = InterpreterState()
+        self.clock = workflow_clock()
+
+    # --- expressions -------------------------------------------------------------------
+
+    def document(self) -> dict[str, Any]:
+        """What expressions see: input, steps.<id>.output, run, and item/index in a map branch."""
+        doc: dict[str, Any] = {
+            "input": self.run_input,
+            "steps": {step_id: {"output": output} for step_id, output in self.state.outputs.items()},
+            "run": asdict(self.run),
+        }
+        if self.scope.index is not None:
+            doc["item"] = self.scope.item
+            doc["index"] = self.scope.index
+        return doc
+
+    def evaluate(self, expression: str) -> Any:
+        return evaluate(expression, self.document(), self.clock, self.env)
+
+    def render(self, value: Any) -> Any:
+        return render(value, self.document(), self.clock, self.env)
+
+    def render_config(self, step: Step, step_type: StepType) -> dict[str, Any]:
+        """The step's config with templates rendered, except in the type's expression fields."""
+        document = self.document()
+        return {
+            key: value if key in step_type.expression_fields else render(value, document, self.clock, self.env)
+            for key, value in step.config.items()
+        }
+
+    # --- walking the graph -------------------------------------------------------------
+
+    async def run_from(self, start: str) -> dict[str, Any]:
+        """Run every path from `start` until each has ended; returns the outputs of the ending steps."""
+        await self._walk(start)
+        return self.state.ended
+
+    async def _walk(self, step_id: str) -> None:
+        current = step_id
+        while True:
+            if current == self.scope.stop_at:
+                return
+            outcome = await self.run_step(current)
+            targets = self.graph.targets(current, outcome.port)
+            if self.scope.stop_at is not None:
+                if self.scope.stop_at in targets:
+                    self.state.ended[current] = outcome.output
+                targets = [t for t in targets if t != self.scope.stop_at]
+            elif not targets:
+                self.state.ended[current] = outcome.output
+            if not targets:
+                return
+            if len(targets) > 1:
+                await asyncio.gather(*(self._walk(t) for t in targets))
+                return
+            current = targets[0]
+
+    async def run_step(self, step_id: str) -> StepOutcome:
+        step = self.graph.steps[step_id]
+        step_type = self.catalog.get(step.type)
+        if step_type is None:  # validation makes this unreachable; kept for a clear message
+            raise StepFailure(step_id, step.type, f"unknown step type '{step.type}'", task_path=self.scope.path)
+        visit = self.state.visits.get(step_id, 0) + 1
+        if visit > step.max_visits:
+            raise StepFailure(
+                step_id, step.type,
+                f"would run a {visit}th time, past its max_visits of {step.max_visits}; "
+                "a loop that never ends? Raise max_visits if it should run more often",
+                "MaxVisitsExceeded", self.scope.path,
+            )
+        await workflow.wait_condition(lambda: not self.state.paused)
+        self.state.visits[step_id] = visit
+        self.state.running[step_id] = RunningStep(step_id, step.type, visit, workflow.now().isoformat())
+        try:
+            outcome = await self._dispatch(step, step_type, visit)
+        except StepFailure as failure:
+            if step.on_error != "route":
+                raise
+            outcome = StepOutcome(failure.as_output(), "error")
+        finally:
+            self.state.running.pop(step_id, None)
+        self.state.outputs[step_id] = outcome.output
+        self.state.done.append(
+            StepRecord(step_id, visit, outcome.port, workflow.now().isoformat(), self.scope.path)
+        )
+        return outcome
+
+    async def _dispatch(self, step: Step, step_type: StepType, visit: int) -> StepOutcome:
+        runner = self.runners.get(step.type) or self.runners.get(step_type.runs_as)
+        if runner is None:
+            raise StepFailure(step.step_id, step.type, f"this worker cannot run '{step.type}' steps",
+                              task_path=self.scope.path)
+        try:
+            config = self.render_config(step, step_type)
+            step_type.config_model.model_validate(config)
+        except ExpressionError as err:
+            raise StepFailure(step.step_id, step.type, f"config: {err.message} in '{err.expression}'",
+                              "ExpressionError", self.scope.path) from None
+        except ValidationError as err:
+            details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors(include_url=False))
+            raise StepFailure(step.step_id, step.type, f"config after templates: {details}", "StepConfigError",
+                              self.scope.path) from None
+        return await runner(self, step, step_type, config, visit)
+
+    def pending_steps(self) -> list[str]:
+        """Steps not yet visited and not running, in definition order."""
+        return [s for s in self.graph.order if s not in self.state.visits]

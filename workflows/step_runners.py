@@ -1,0 +1,119 @@
+"""How each kind of step runs inside the workflow: in the workflow itself, or as an activity."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from activities.contracts import StepActivityInput
+from segments.catalog import StepType
+from segments.durations import parse_duration
+from segments.expressions import ExpressionError
+from segments.models import RetrySpec, Step
+from workflows.errors import StepFailure, describe_activity_error
+from workflows.interpreter import Interpreter, StepOutcome, StepRunner
+
+DEFAULT_ACTIVITY_TIMEOUT = timedelta(minutes=5)
+DEFAULT_LOCAL_ACTIVITY_TIMEOUT = timedelta(seconds=30)
+DEFAULT_RETRY = RetrySpec()
+
+
+def retry_policy(step: Step) -> RetryPolicy:
+    """The step's `retry`, or the bounded default: 3 attempts, 1 s doubling to 1 min at most."""
+    spec = step.retry or DEFAULT_RETRY
+    return RetryPolicy(
+        maximum_attempts=spec.max_attempts,
+        initial_interval=parse_duration(spec.initial_interval),
+        backoff_coefficient=spec.backoff,
+        maximum_interval=parse_duration(spec.max_interval),
+    )
+
+
+async def run_condition(
+    interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int
+) -> StepOutcome:
+    try:
+        value = interp.evaluate(config["expression"])
+    except ExpressionError as err:
+        raise StepFailure(step.step_id, step.type, f"expression: {err.message}", "ExpressionError",
+                          interp.scope.path) from None
+    if value is None:
+        value = False
+    if not isinstance(value, bool):
+        raise StepFailure(step.step_id, step.type,
+                          f"expression must give true or false, but gave {type(value).__name__} {value!r}",
+                          "ExpressionError", interp.scope.path)
+    return StepOutcome(value, "true" if value else "false")
+
+
+def _activity_input(interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any],
+                    visit: int) -> StepActivityInput:
+    evaluates = bool(step_type.expression_fields)
+    return StepActivityInput(
+        step_id=step.step_id,
+        step_type=step.type,
+        config=config,
+        run=interp.run,
+        visit=visit,
+        task_path=interp.scope.path,
+        context=interp.document() if evaluates else None,
+        clock_ms=int(workflow.now().timestamp() * 1000),
+        random_seed=workflow.random().randint(0, 2**31 - 1) if evaluates else 0,
+        env=dict(interp.env) if evaluates else {},
+    )
+
+
+async def run_activity(
+    interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int
+) -> StepOutcome:
+    assert step_type.activity_name is not None
+    step_input = _activity_input(interp, step, step_type, config, visit)
+    timeout = parse_duration(step.timeout) if step.timeout else DEFAULT_ACTIVITY_TIMEOUT
+    try:
+        output = await workflow.execute_activity(
+            step_type.activity_name,
+            step_input,
+            start_to_close_timeout=timeout,
+            retry_policy=retry_policy(step),
+            activity_id=f"{interp.scope.path}{step.step_id}#{visit}",
+            summary=step.label,
+        )
+    except ActivityError as err:
+        message, error_type = describe_activity_error(err)
+        raise StepFailure(step.step_id, step.type, message, error_type, interp.scope.path) from None
+    return StepOutcome(output, "out")
+
+
+async def run_local_activity(
+    interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int
+) -> StepOutcome:
+    """Pure steps (transform) run as local activities: no task-queue round trip, one marker event."""
+    assert step_type.activity_name is not None
+    step_input = _activity_input(interp, step, step_type, config, visit)
+    timeout = parse_duration(step.timeout) if step.timeout else DEFAULT_LOCAL_ACTIVITY_TIMEOUT
+    try:
+        output = await workflow.execute_local_activity(
+            step_type.activity_name,
+            step_input,
+            start_to_close_timeout=timeout,
+            retry_policy=retry_policy(step),
+            activity_id=f"{interp.scope.path}{step.step_id}#{visit}",
+            summary=step.label,
+        )
+    except ActivityError as err:
+        message, error_type = describe_activity_error(err)
+        raise StepFailure(step.step_id, step.type, message, error_type, interp.scope.path) from None
+    return StepOutcome(output, "out")
+
+
+def default_runners() -> dict[str, StepRunner]:
+    """Runners by step type id, or by `runs_as` for every activity-backed type."""
+    return {
+        "condition": run_condition,
+        "activity": run_activity,
+        "local_activity": run_local_activity,
+    }
