@@ -26,6 +26,9 @@ from workflows.errors import StepFailure
 class StepOutcome:
     output: Any
     port: str = "out"
+    route_from: str | None = None
+    """Follow this step's edges instead of the step that ran: a parallel_split that ran its branches
+    and its join hands control back at the join."""
 
 
 StepRunner = Callable[["Interpreter", Step, StepType, dict[str, Any], int], Awaitable[StepOutcome]]
@@ -140,13 +143,14 @@ class Interpreter:
             if current == self.scope.stop_at:
                 return
             outcome = await self.run_step(current)
-            targets = self.graph.targets(current, outcome.port)
+            source = outcome.route_from or current
+            targets = self.graph.targets(source, outcome.port)
             if self.scope.stop_at is not None:
                 if self.scope.stop_at in targets:
-                    self.state.ended[current] = outcome.output
+                    self.state.ended[source] = outcome.output
                 targets = [t for t in targets if t != self.scope.stop_at]
             elif not targets:
-                self.state.ended[current] = outcome.output
+                self.state.ended[source] = outcome.output
             if not targets:
                 return
             if len(targets) > 1:
@@ -178,11 +182,23 @@ class Interpreter:
             outcome = StepOutcome(failure.as_output(), "error")
         finally:
             self.state.running.pop(step_id, None)
+        if outcome.route_from is None:
+            self._record(step_id, visit, outcome)
+        else:
+            self._record(step_id, visit, StepOutcome(None, "out"))
+        return outcome
+
+    def record_visit(self, step_id: str, outcome: StepOutcome) -> None:
+        """Count and record a visit of a step that another step's runner completed (a parallel_join)."""
+        visit = self.state.visits.get(step_id, 0) + 1
+        self.state.visits[step_id] = visit
+        self._record(step_id, visit, outcome)
+
+    def _record(self, step_id: str, visit: int, outcome: StepOutcome) -> None:
         self.state.outputs[step_id] = outcome.output
         self.state.done.append(
             StepRecord(step_id, visit, outcome.port, workflow.now().isoformat(), self.scope.path)
         )
-        return outcome
 
     async def _dispatch(self, step: Step, step_type: StepType, visit: int) -> StepOutcome:
         runner = self.runners.get(step.type) or self.runners.get(step_type.runs_as)
