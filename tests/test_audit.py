@@ -36,7 +36,7 @@ from activities.contracts import RunInfo, StepActivityInput
 from client.audit import GENESIS_HASH, audit_records, chain, export_audit, to_jsonl, verify_lines
 from client.codec import SegmentsCodec, data_converter_for
 
-RECORDS = [
+RECORDS: list[dict[str, Any]] = [
     {"event": "run_started", "time": "2026-01-01T00:00:00Z", "segment_id": "orders", "tenant_id": "acme"},
     {"event": "activity_completed", "time": "2026-01-01T00:00:01Z", "step_id": "place", "status": 201},
     {"event": "respond", "time": "2026-01-01T00:00:02Z", "responder": "alice", "comment": "ok, été"},
