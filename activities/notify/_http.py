@@ -94,6 +94,10 @@ async def check_url(url_guard: UrlGuard | None, url: str, *, label: str, secret:
         raise ApplicationError(
             f"{label}: refused by the egress guard", type=ERROR_EGRESS_DENIED, non_retryable=True
         ) from None
+    except OSError as exc:  # the guard could not resolve the host: may work later
+        raise ApplicationError(
+            f"{label}: egress check failed ({type(exc).__name__})", type=ERROR_HTTP_TRANSPORT
+        ) from None
     except Exception as exc:
         detail = "" if secret else f": {exc}"
         raise ApplicationError(
