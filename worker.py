@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.functions import StepRegistry, load_plugins
 from activities.transform import EnvCapture, transform
 from client.settings import ConnectionSettings
 from segments.builtin_types import default_catalog
@@ -45,10 +46,14 @@ class WorkerComponents:
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
 
-def build_components() -> WorkerComponents:
-    """The standard set: every built-in step type with the activities behind it."""
+def build_components(plugins: list[str] | None = None) -> WorkerComponents:
+    """The standard set: every built-in step type with the activities behind it, plus the step
+    types of the plugin modules (`SEGMENTS_PLUGINS` unless `plugins` is given)."""
     components = WorkerComponents()
     components.activities += [transform, EnvCapture().capture_env]
+    registry = StepRegistry(components.catalog)
+    load_plugins(registry, plugins)
+    components.activities += registry.activities
     return components
 
 

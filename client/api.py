@@ -1,0 +1,168 @@
+"""The Python API: validate, start, watch and control segment runs on Temporal.
+
+    client = await SegmentsClient.connect()            # TEMPORAL_* settings from the environment
+    problems = client.validate(definition)             # [] when valid
+    handle = await client.start(definition, {"order": ...}, tenant_id="acme")
+    print(await client.status(handle.id))
+    print(await client.result(handle.id))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.converter import DataConverter
+
+from activities.functions import StepRegistry, load_plugins
+from client.settings import ConnectionSettings
+from segments.builtin_types import default_catalog
+from segments.catalog import Catalog
+from segments.validation import InvalidSegment, Problem, validate_definition
+from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
+
+WORKFLOW_TYPE = "SegmentWorkflow"
+DEFAULT_UI_URL = "http://localhost:8233"
+
+
+def load_catalog(plugins: list[str] | None = None) -> Catalog:
+    """The built-in step types plus those of the plugin modules (as the worker loads them)."""
+    catalog = default_catalog()
+    load_plugins(StepRegistry(catalog), plugins)
+    return catalog
+
+
+def definition_hash(definition: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a definition: pins exactly what a run ran."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    segment_id: str | None
+    tenant_id: str | None
+    phase: str | None
+    status: str
+    started_at: str | None
+
+
+class SegmentsClient:
+    def __init__(self, client: Client, task_queue: str, catalog: Catalog | None = None,
+                 ui_url: str | None = None) -> None:
+        self.temporal = client
+        self.task_queue = task_queue
+        self.catalog = catalog or load_catalog()
+        self.ui_url = (ui_url or os.environ.get("TEMPORAL_UI_URL") or DEFAULT_UI_URL).rstrip("/")
+
+    @classmethod
+    async def connect(cls, settings: ConnectionSettings | None = None,
+                      data_converter: DataConverter | None = None) -> SegmentsClient:
+        settings = settings or ConnectionSettings.from_env()
+        client = await settings.connect(data_converter)
+        return cls(client, settings.task_queue)
+
+    # --- definitions -----------------------------------------------------------------
+
+    def validate(self, definition: Any) -> list[Problem]:
+        return validate_definition(definition, self.catalog)
+
+    def export_catalog(self) -> dict[str, Any]:
+        return self.catalog.export_for_ui()
+
+    # --- runs ------------------------------------------------------------------------
+
+    async def start(
+        self,
+        definition: dict[str, Any],
+        run_input: Any = None,
+        *,
+        tenant_id: str | None = None,
+        run_id: str | None = None,
+        validate: bool = True,
+    ) -> WorkflowHandle[Any, Any]:
+        """Start a run. Invalid definitions raise InvalidSegment here, before anything starts.
+
+        `run_id` (the workflow id) makes the start idempotent: starting the same id again while
+        it runs fails with WorkflowAlreadyStartedError instead of starting a second run."""
+        if validate:
+            problems = self.validate(definition)
+            if problems:
+                raise InvalidSegment(definition.get("segment_id") if isinstance(definition, dict) else None,
+                                     problems)
+        segment_id = str(definition.get("segment_id", "segment"))
+        request: dict[str, Any] = {"segment": definition, "input": run_input if run_input is not None else {}}
+        if tenant_id:
+            request["tenant_id"] = tenant_id
+        attributes: list[SearchAttributePair[str]] = [SearchAttributePair(SEGMENT_ID, segment_id),
+                                                      SearchAttributePair(SEGMENT_PHASE, "running")]
+        if tenant_id:
+            attributes.append(SearchAttributePair(TENANT_ID, tenant_id))
+        return await self.temporal.start_workflow(
+            WORKFLOW_TYPE,
+            request,
+            id=run_id or f"{segment_id}-{uuid.uuid4().hex[:12]}",
+            task_queue=self.task_queue,
+            search_attributes=TypedSearchAttributes(attributes),
+            memo={"segment_version": definition.get("version"), "segment_hash": definition_hash(definition)},
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+
+    async def run(self, definition: dict[str, Any], run_input: Any = None, **kwargs: Any) -> Any:
+        handle = await self.start(definition, run_input, **kwargs)
+        return await handle.result()
+
+    def handle(self, run_id: str) -> WorkflowHandle[Any, Any]:
+        return self.temporal.get_workflow_handle(run_id)
+
+    async def result(self, run_id: str) -> Any:
+        return await self.handle(run_id).result()
+
+    async def status(self, run_id: str) -> dict[str, Any]:
+        """The run's `status` query; for a closed run, its final phase from Temporal as well."""
+        handle = self.handle(run_id)
+        status: dict[str, Any] = await handle.query("status")
+        return status
+
+    async def pause(self, run_id: str) -> None:
+        await self.handle(run_id).signal("pause")
+
+    async def resume(self, run_id: str) -> None:
+        await self.handle(run_id).signal("resume")
+
+    async def cancel(self, run_id: str) -> None:
+        await self.handle(run_id).cancel()
+
+    async def list_runs(self, *, segment_id: str | None = None, tenant_id: str | None = None,
+                        phase: str | None = None, limit: int = 50) -> list[RunSummary]:
+        clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
+        for key, value in (("SegmentId", segment_id), ("TenantId", tenant_id), ("SegmentPhase", phase)):
+            if value:
+                clauses.append(f"{key} = {_quote(value)}")
+        runs: list[RunSummary] = []
+        async for execution in self.temporal.list_workflows(" AND ".join(clauses), limit=limit):
+            attrs = execution.typed_search_attributes
+            status = execution.status.name.lower() if execution.status else "unknown"
+            runs.append(RunSummary(
+                run_id=execution.id,
+                segment_id=attrs.get(SEGMENT_ID),
+                tenant_id=attrs.get(TENANT_ID),
+                phase=attrs.get(SEGMENT_PHASE),
+                status=status if execution.status != WorkflowExecutionStatus.RUNNING else "running",
+                started_at=execution.start_time.isoformat() if execution.start_time else None,
+            ))
+        return runs
+
+    def web_ui_link(self, run_id: str) -> str:
+        return f"{self.ui_url}/namespaces/{self.temporal.namespace}/workflows/{run_id}"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

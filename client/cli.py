@@ -1,0 +1,242 @@
+"""`segments`: the command line for validating, running and watching segments.
+
+Exit codes: 0 success; 1 the definition is invalid or the run failed; 2 bad arguments or
+files; 3 Temporal cannot be reached; 4 no such run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, NoReturn
+
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError, CancelledError, TerminatedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from client.api import SegmentsClient, load_catalog
+from client.settings import ConnectionSettings
+from segments.validation import InvalidSegment, validate_definition
+
+EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 1, 2, 3, 4
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def read_json_file(path: str, what: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as err:
+        raise CliError(f"cannot read {what} '{path}': {err.strerror}", EXIT_USAGE) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CliError(f"{what} '{path}' is not JSON: {err.msg} at line {err.lineno}, column {err.colno}",
+                       EXIT_USAGE) from None
+
+
+def parse_input(value: str | None) -> Any:
+    """`--input '{"a": 1}'` or `--input @file.json`."""
+    if value is None:
+        return {}
+    if value.startswith("@"):
+        return read_json_file(value[1:], "input file")
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        raise CliError(f"--input is not JSON ({err.msg}); pass JSON or @file.json", EXIT_USAGE) from None
+
+
+def _invalid(err: InvalidSegment) -> CliError:
+    return CliError(str(err), EXIT_FAILED)
+
+
+async def _connect(args: argparse.Namespace) -> SegmentsClient:
+    settings = ConnectionSettings.from_env().with_arguments(args)
+    try:
+        return await SegmentsClient.connect(settings)
+    except RuntimeError as err:
+        raise CliError(
+            f"cannot reach Temporal at {settings.address} (namespace {settings.namespace}): {err}\n"
+            "Is the server running? Start one with: temporal server start-dev", EXIT_UNREACHABLE,
+        ) from None
+
+
+def _failure_message(err: WorkflowFailureError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    if isinstance(cause, CancelledError):
+        return "the run was cancelled"
+    if isinstance(cause, TerminatedError):
+        return "the run was terminated"
+    return str(cause or err)
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+async def cmd_validate(args: argparse.Namespace) -> int:
+    definition = read_json_file(args.file, "definition")
+    problems = validate_definition(definition, load_catalog())
+    if problems:
+        for problem in problems:
+            print(problem)
+        print(f"{args.file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{args.file}: valid")
+    return 0
+
+
+async def cmd_catalog(args: argparse.Namespace) -> int:
+    _print_json(load_catalog().export_for_ui())
+    return 0
+
+
+async def _start(args: argparse.Namespace) -> tuple[SegmentsClient, Any]:
+    definition = read_json_file(args.file, "definition")
+    run_input = parse_input(args.input)
+    client = await _connect(args)
+    try:
+        handle = await client.start(definition, run_input, tenant_id=args.tenant, run_id=args.id)
+    except InvalidSegment as err:
+        raise _invalid(err) from None
+    return client, handle
+
+
+async def cmd_start(args: argparse.Namespace) -> int:
+    client, handle = await _start(args)
+    print(handle.id)
+    print(f"Web UI: {client.web_ui_link(handle.id)}", file=sys.stderr)
+    return 0
+
+
+async def cmd_run(args: argparse.Namespace) -> int:
+    client, handle = await _start(args)
+    print(f"started {handle.id}\nWeb UI: {client.web_ui_link(handle.id)}", file=sys.stderr)
+    try:
+        result = await handle.result()
+    except WorkflowFailureError as err:
+        raise CliError(f"run {handle.id} failed: {_failure_message(err)}", EXIT_FAILED) from None
+    _print_json(result)
+    return 0
+
+
+async def cmd_status(args: argparse.Namespace) -> int:
+    client = await _connect(args)
+    _print_json(await client.status(args.run_id))
+    return 0
+
+
+async def cmd_result(args: argparse.Namespace) -> int:
+    client = await _connect(args)
+    try:
+        _print_json(await client.result(args.run_id))
+    except WorkflowFailureError as err:
+        raise CliError(f"run {args.run_id} failed: {_failure_message(err)}", EXIT_FAILED) from None
+    return 0
+
+
+async def cmd_list(args: argparse.Namespace) -> int:
+    client = await _connect(args)
+    runs = await client.list_runs(segment_id=args.segment, tenant_id=args.tenant, phase=args.phase,
+                                  limit=args.limit)
+    _print_json([asdict(run) for run in runs])
+    return 0
+
+
+def _control(action: str) -> Callable[[argparse.Namespace], Awaitable[int]]:
+    async def command(args: argparse.Namespace) -> int:
+        client = await _connect(args)
+        await getattr(client, action)(args.run_id)
+        print(f"{action}: sent to {args.run_id}")
+        return 0
+
+    return command
+
+
+# --- parser -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segments", description="Validate, run and watch segments on Temporal.")
+    ConnectionSettings.add_arguments(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a definition and print every problem")
+    p.add_argument("file", help="definition JSON file, or - for standard input")
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("catalog", help="print the step catalog (export_for_ui) as JSON")
+    p.set_defaults(handler=cmd_catalog)
+
+    for name, handler, text in (("run", cmd_run, "start a run and wait for its result"),
+                                ("start", cmd_start, "start a run and print its id")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("file", help="definition JSON file")
+        p.add_argument("--input", help="the run's input: JSON, or @file.json")
+        p.add_argument("--tenant", help="tenant id (search attribute TenantId)")
+        p.add_argument("--id", help="the run id (workflow id); default <segment_id>-<random>")
+        p.set_defaults(handler=handler)
+
+    for name, handler, text in (("status", cmd_status, "the run's status query"),
+                                ("result", cmd_result, "wait for and print the run's result"),
+                                ("pause", _control("pause"), "no new step starts until resume"),
+                                ("resume", _control("resume"), "resume a paused run"),
+                                ("cancel", _control("cancel"), "cancel the run")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("run_id")
+        p.set_defaults(handler=handler)
+
+    p = sub.add_parser("list", help="list runs by segment, tenant or phase")
+    p.add_argument("--segment")
+    p.add_argument("--tenant")
+    p.add_argument("--phase", choices=["running", "waiting_human", "paused", "completed", "failed", "cancelled"])
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(handler=cmd_list)
+    return parser
+
+
+def _exit(message: str | None, code: int) -> NoReturn:
+    """Leave with `code`. os._exit, because the Temporal SDK's native threads can abort a normal
+    interpreter shutdown after a failed connection, which would turn exit code 3 into 134."""
+    if message:
+        print(f"segments: {message}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        code = asyncio.run(args.handler(args))
+    except CliError as err:
+        _exit(str(err), err.code)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            _exit(f"no run '{getattr(args, 'run_id', '?')}' in this namespace ({err.message})", EXIT_NOT_FOUND)
+        if err.status == RPCStatusCode.UNAVAILABLE:
+            _exit(f"Temporal is unavailable: {err.message}", EXIT_UNREACHABLE)
+        _exit(f"Temporal refused the request: {err.message}", EXIT_FAILED)
+    except KeyboardInterrupt:
+        _exit("interrupted", 130)
+    _exit(None, code)
+
+
+if __name__ == "__main__":
+    main()
