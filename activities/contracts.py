@@ -38,6 +38,9 @@ ERROR_RESPONSE_TOO_LARGE = "ResponseTooLarge"
 ERROR_SECRET_MISSING = "SecretMissing"
 ERROR_LLM_PROVIDER = "LlmProviderError"
 ERROR_CONFIG = "StepConfigError"
+ERROR_CIRCUIT_OPEN = "CircuitOpen"
+ERROR_RATE_LIMITED = "RateLimited"
+ERROR_LLM_REFUSAL = "LlmRefusal"
 
 
 @dataclass
