@@ -1,0 +1,41 @@
+"""Config model of the `llm_agent` step: one model call, text or structured.
+
+Pure pydantic (workflow code may import it). Strings may hold `{% ... %}` templates,
+which the workflow renders before the activity runs. Provider keys are worker settings
+(OPENAI_API_KEY, ANTHROPIC_API_KEY...), never part of a segment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LlmAgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(
+        default="openai",
+        min_length=1,
+        description="Model provider: `openai`, `anthropic`, or one registered on the worker.",
+    )
+    model: str = Field(min_length=1, description="The provider's model name.")
+    system: str | None = Field(default=None, description="System instructions.")
+    prompt: str = Field(min_length=1, description="The user message.")
+    temperature: float | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description="Sampling temperature, 0 to 2; the provider's default when absent.",
+    )
+    max_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description="Most tokens the answer may use; the provider's default (Anthropic: 4096) when absent.",
+    )
+    response_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema of a structured answer: the output then carries `json`, "
+        "checked against this schema (a mismatch is retried under the step's retry policy).",
+    )
