@@ -45,15 +45,18 @@ class WorkerComponents:
     activities: list[Callable[..., Any]] = field(default_factory=list)
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
+    @property
+    def registry(self) -> StepRegistry:
+        """Where function step types are added: into this worker's catalog and activities."""
+        return StepRegistry(self.catalog, self.activities)
+
 
 def build_components(plugins: list[str] | None = None) -> WorkerComponents:
     """The standard set: every built-in step type with the activities behind it, plus the step
     types of the plugin modules (`SEGMENTS_PLUGINS` unless `plugins` is given)."""
     components = WorkerComponents()
     components.activities += [transform, EnvCapture().capture_env]
-    registry = StepRegistry(components.catalog)
-    load_plugins(registry, plugins)
-    components.activities += registry.activities
+    load_plugins(components.registry, plugins)
     return components
 
 

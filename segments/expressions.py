@@ -118,9 +118,14 @@ def compile_expression(expression: str) -> Jsonata:
     return compiled
 
 
+_USER_ERROR = "D3137"  # raised by $error(): the message is the user's own, its position is noise
+
+
 def _jsonata_message(err: JException) -> str:
     location = getattr(err, "location", None)
     message = str(err)
+    if getattr(err, "error", None) == _USER_ERROR:
+        return message
     return f"{message} (at character {location})" if isinstance(location, int) and location >= 0 else message
 
 

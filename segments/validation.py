@@ -6,6 +6,7 @@ problems fail the run at once without retries.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,18 @@ def _pydantic_problems(prefix: str, err: ValidationError, raw: Any = None) -> li
     return problems
 
 
+_SECTION = re.compile(r"^(steps|edges)\[(\d+)\]")
+
+
+def _document_order(problem: Problem) -> tuple[int, int]:
+    """Top-level fields first, then steps, then edges, each in index order (a stable sort keeps
+    the order of checks within one place)."""
+    match = _SECTION.match(problem.path)
+    if match is None:
+        return (0, 0)
+    return (1 if match.group(1) == "steps" else 2, int(match.group(2)))
+
+
 class _Validator:
     def __init__(self, data: dict[str, Any], catalog: Catalog) -> None:
         self.data = data
@@ -87,14 +100,17 @@ class _Validator:
         self._steps()
         self._edges()
         if self.problems and not self.steps:
+            self.problems.sort(key=_document_order)
             return self.problems, None
         definition = self._definition()
         if definition is None:
+            self.problems.sort(key=_document_order)
             return self.problems, None
         graph = Graph.build(definition)
         self._entrypoint_and_reachability(definition, graph)
         self._parallel_pairs(graph)
         self._expressions(definition)
+        self.problems.sort(key=_document_order)
         return self.problems, (definition if not self.problems else None)
 
     def _top_level(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from activities.contracts import StepActivityInput
 from segments.catalog import StepType
@@ -107,6 +107,8 @@ async def run_local_activity(
     except ActivityError as err:
         message, error_type = describe_activity_error(err)
         raise StepFailure(step.step_id, step.type, message, error_type, interp.scope.path) from None
+    except ApplicationError as err:  # a local activity's failure arrives unwrapped
+        raise StepFailure(step.step_id, step.type, err.message, err.type, interp.scope.path) from None
     return StepOutcome(output, "out")
 
 
