@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.contracts import ERROR_EGRESS_DENIED, RunInfo, StepActivityInput
-from activities.egress import AllowList, EgressDenied, EgressGuard, IPAddress, refusal_reason
+from activities.egress import AllowList, EgressDenied, EgressGuard, IPAddress, Resolver, refusal_reason
 from activities.http_action import HttpActions
 from activities.http_settings import HttpSettings
 from activities.secrets import EnvSecretProvider
@@ -137,9 +137,9 @@ def other_server() -> Iterator[StandinHttpServer]:
         yield running
 
 
-def actions_allowing(allow: str, resolver: object = None) -> HttpActions:
+def actions_allowing(allow: str, resolver: Resolver | None = None) -> HttpActions:
     settings = HttpSettings(allow=AllowList.parse(allow), default_timeout=timedelta(seconds=5))
-    return HttpActions(EnvSecretProvider({}), settings, resolver=resolver)  # type: ignore[arg-type]
+    return HttpActions(EnvSecretProvider({}), settings, resolver=resolver)
 
 
 @pytest.fixture
@@ -179,7 +179,9 @@ async def test_loopback_server_is_refused_in_every_notation_until_allowed(
     assert server.requests == []
     # The same URL works once the allow list opens the address: it was the guard that refused.
     async with actions_allowing("127.0.0.1") as open_actions:
-        result = await ActivityEnvironment().run(open_actions.http_action, step(f"http://0x7f.1:{server.port}/x"))
+        result = await ActivityEnvironment().run(
+            open_actions.http_action, step(f"http://0x7f.1:{server.port}/x")
+        )
     assert result["status"] == 200 and len(server.requests) == 1
 
 
@@ -212,7 +214,9 @@ async def test_allowed_host_name_reaches_the_address_it_resolved_to(server: Stan
         return [ipaddress.ip_address("127.0.0.1")] if host == "erp.internal" else []
 
     async with actions_allowing("erp.internal", internal_dns) as actions:
-        result = await ActivityEnvironment().run(actions.http_action, step(f"http://erp.internal:{server.port}/o"))
+        result = await ActivityEnvironment().run(
+            actions.http_action, step(f"http://erp.internal:{server.port}/o")
+        )
     assert result["status"] == 200
     assert server.requests[0].headers["host"] == f"erp.internal:{server.port}"
 
