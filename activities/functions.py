@@ -32,8 +32,9 @@ def _as_activity(type_id: str, fn: StepFunction, config_model: type[BaseModel]) 
         try:
             config = config_model.model_validate(step.config)
         except ValidationError as err:
-            raise ApplicationError(f"step '{step.step_id}': config: {err}", type=ERROR_CONFIG,
-                                   non_retryable=True) from None
+            raise ApplicationError(
+                f"step '{step.step_id}': config: {err}", type=ERROR_CONFIG, non_retryable=True
+            ) from None
         result = fn(config, step)
         if inspect.isawaitable(result):
             result = await result

@@ -22,7 +22,10 @@ async def transform(step: StepActivityInput) -> object:
         return evaluate(step.config["expression"], step.context or {}, clock, step.env)
     except ExpressionError as err:
         raise ApplicationError(
-            f"expression: {err.message}", {"expression": err.expression}, type=ERROR_EXPRESSION, non_retryable=True
+            f"expression: {err.message}",
+            {"expression": err.expression},
+            type=ERROR_EXPRESSION,
+            non_retryable=True,
         ) from None
 
 

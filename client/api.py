@@ -1,10 +1,10 @@
 """The Python API: validate, start, watch and control segment runs on Temporal.
 
-    client = await SegmentsClient.connect()            # TEMPORAL_* settings from the environment
-    problems = client.validate(definition)             # [] when valid
-    handle = await client.start(definition, {"order": ...}, tenant_id="acme")
-    print(await client.status(handle.id))
-    print(await client.result(handle.id))
+client = await SegmentsClient.connect()            # TEMPORAL_* settings from the environment
+problems = client.validate(definition)             # [] when valid
+handle = await client.start(definition, {"order": ...}, tenant_id="acme")
+print(await client.status(handle.id))
+print(await client.result(handle.id))
 """
 
 from __future__ import annotations
@@ -55,16 +55,18 @@ class RunSummary:
 
 
 class SegmentsClient:
-    def __init__(self, client: Client, task_queue: str, catalog: Catalog | None = None,
-                 ui_url: str | None = None) -> None:
+    def __init__(
+        self, client: Client, task_queue: str, catalog: Catalog | None = None, ui_url: str | None = None
+    ) -> None:
         self.temporal = client
         self.task_queue = task_queue
         self.catalog = catalog or load_catalog()
         self.ui_url = (ui_url or os.environ.get("TEMPORAL_UI_URL") or DEFAULT_UI_URL).rstrip("/")
 
     @classmethod
-    async def connect(cls, settings: ConnectionSettings | None = None,
-                      data_converter: DataConverter | None = None) -> SegmentsClient:
+    async def connect(
+        cls, settings: ConnectionSettings | None = None, data_converter: DataConverter | None = None
+    ) -> SegmentsClient:
         settings = settings or ConnectionSettings.from_env()
         client = await settings.connect(data_converter)
         return cls(client, settings.task_queue)
@@ -95,14 +97,17 @@ class SegmentsClient:
         if validate:
             problems = self.validate(definition)
             if problems:
-                raise InvalidSegment(definition.get("segment_id") if isinstance(definition, dict) else None,
-                                     problems)
+                raise InvalidSegment(
+                    definition.get("segment_id") if isinstance(definition, dict) else None, problems
+                )
         segment_id = str(definition.get("segment_id", "segment"))
         request: dict[str, Any] = {"segment": definition, "input": run_input if run_input is not None else {}}
         if tenant_id:
             request["tenant_id"] = tenant_id
-        attributes: list[SearchAttributePair[str]] = [SearchAttributePair(SEGMENT_ID, segment_id),
-                                                      SearchAttributePair(SEGMENT_PHASE, "running")]
+        attributes: list[SearchAttributePair[str]] = [
+            SearchAttributePair(SEGMENT_ID, segment_id),
+            SearchAttributePair(SEGMENT_PHASE, "running"),
+        ]
         if tenant_id:
             attributes.append(SearchAttributePair(TENANT_ID, tenant_id))
         return await self.temporal.start_workflow(
@@ -140,8 +145,14 @@ class SegmentsClient:
     async def cancel(self, run_id: str) -> None:
         await self.handle(run_id).cancel()
 
-    async def list_runs(self, *, segment_id: str | None = None, tenant_id: str | None = None,
-                        phase: str | None = None, limit: int = 50) -> list[RunSummary]:
+    async def list_runs(
+        self,
+        *,
+        segment_id: str | None = None,
+        tenant_id: str | None = None,
+        phase: str | None = None,
+        limit: int = 50,
+    ) -> list[RunSummary]:
         clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
         for key, value in (("SegmentId", segment_id), ("TenantId", tenant_id), ("SegmentPhase", phase)):
             if value:
@@ -150,14 +161,16 @@ class SegmentsClient:
         async for execution in self.temporal.list_workflows(" AND ".join(clauses), limit=limit):
             attrs = execution.typed_search_attributes
             status = execution.status.name.lower() if execution.status else "unknown"
-            runs.append(RunSummary(
-                run_id=execution.id,
-                segment_id=attrs.get(SEGMENT_ID),
-                tenant_id=attrs.get(TENANT_ID),
-                phase=attrs.get(SEGMENT_PHASE),
-                status=status if execution.status != WorkflowExecutionStatus.RUNNING else "running",
-                started_at=execution.start_time.isoformat() if execution.start_time else None,
-            ))
+            runs.append(
+                RunSummary(
+                    run_id=execution.id,
+                    segment_id=attrs.get(SEGMENT_ID),
+                    tenant_id=attrs.get(TENANT_ID),
+                    phase=attrs.get(SEGMENT_PHASE),
+                    status=status if execution.status != WorkflowExecutionStatus.RUNNING else "running",
+                    started_at=execution.start_time.isoformat() if execution.start_time else None,
+                )
+            )
         return runs
 
     def web_ui_link(self, run_id: str) -> str:

@@ -27,6 +27,9 @@ from segments.validation import InvalidSegment, validate_definition
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 1, 2, 3, 4
 
 
+Command = Callable[[argparse.Namespace], Awaitable[int]]
+
+
 class CliError(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
@@ -45,8 +48,9 @@ def read_json_file(path: str, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise CliError(f"{what} '{path}' is not JSON: {err.msg} at line {err.lineno}, column {err.colno}",
-                       EXIT_USAGE) from None
+        raise CliError(
+            f"{what} '{path}' is not JSON: {err.msg} at line {err.lineno}, column {err.colno}", EXIT_USAGE
+        ) from None
 
 
 def parse_input(value: str | None) -> Any:
@@ -72,7 +76,8 @@ async def _connect(args: argparse.Namespace) -> SegmentsClient:
     except RuntimeError as err:
         raise CliError(
             f"cannot reach Temporal at {settings.address} (namespace {settings.namespace}): {err}\n"
-            "Is the server running? Start one with: temporal server start-dev", EXIT_UNREACHABLE,
+            "Is the server running? Start one with: temporal server start-dev",
+            EXIT_UNREACHABLE,
         ) from None
 
 
@@ -153,13 +158,14 @@ async def cmd_result(args: argparse.Namespace) -> int:
 
 async def cmd_list(args: argparse.Namespace) -> int:
     client = await _connect(args)
-    runs = await client.list_runs(segment_id=args.segment, tenant_id=args.tenant, phase=args.phase,
-                                  limit=args.limit)
+    runs = await client.list_runs(
+        segment_id=args.segment, tenant_id=args.tenant, phase=args.phase, limit=args.limit
+    )
     _print_json([asdict(run) for run in runs])
     return 0
 
 
-def _control(action: str) -> Callable[[argparse.Namespace], Awaitable[int]]:
+def _control(action: str) -> Command:
     async def command(args: argparse.Namespace) -> int:
         client = await _connect(args)
         await getattr(client, action)(args.run_id)
@@ -173,7 +179,9 @@ def _control(action: str) -> Callable[[argparse.Namespace], Awaitable[int]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="segments", description="Validate, run and watch segments on Temporal.")
+    parser = argparse.ArgumentParser(
+        prog="segments", description="Validate, run and watch segments on Temporal."
+    )
     ConnectionSettings.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -184,8 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("catalog", help="print the step catalog (export_for_ui) as JSON")
     p.set_defaults(handler=cmd_catalog)
 
-    for name, handler, text in (("run", cmd_run, "start a run and wait for its result"),
-                                ("start", cmd_start, "start a run and print its id")):
+    start_commands: tuple[tuple[str, Command, str], ...] = (
+        ("run", cmd_run, "start a run and wait for its result"),
+        ("start", cmd_start, "start a run and print its id"),
+    )
+    for name, handler, text in start_commands:
         p = sub.add_parser(name, help=text)
         p.add_argument("file", help="definition JSON file")
         p.add_argument("--input", help="the run's input: JSON, or @file.json")
@@ -193,11 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--id", help="the run id (workflow id); default <segment_id>-<random>")
         p.set_defaults(handler=handler)
 
-    for name, handler, text in (("status", cmd_status, "the run's status query"),
-                                ("result", cmd_result, "wait for and print the run's result"),
-                                ("pause", _control("pause"), "no new step starts until resume"),
-                                ("resume", _control("resume"), "resume a paused run"),
-                                ("cancel", _control("cancel"), "cancel the run")):
+    run_commands: tuple[tuple[str, Command, str], ...] = (
+        ("status", cmd_status, "the run's status query"),
+        ("result", cmd_result, "wait for and print the run's result"),
+        ("pause", _control("pause"), "no new step starts until resume"),
+        ("resume", _control("resume"), "resume a paused run"),
+        ("cancel", _control("cancel"), "cancel the run"),
+    )
+    for name, handler, text in run_commands:
         p = sub.add_parser(name, help=text)
         p.add_argument("run_id")
         p.set_defaults(handler=handler)
@@ -205,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list runs by segment, tenant or phase")
     p.add_argument("--segment")
     p.add_argument("--tenant")
-    p.add_argument("--phase", choices=["running", "waiting_human", "paused", "completed", "failed", "cancelled"])
+    p.add_argument(
+        "--phase", choices=["running", "waiting_human", "paused", "completed", "failed", "cancelled"]
+    )
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(handler=cmd_list)
     return parser
@@ -229,7 +245,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         _exit(str(err), err.code)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            _exit(f"no run '{getattr(args, 'run_id', '?')}' in this namespace ({err.message})", EXIT_NOT_FOUND)
+            _exit(
+                f"no run '{getattr(args, 'run_id', '?')}' in this namespace ({err.message})", EXIT_NOT_FOUND
+            )
         if err.status == RPCStatusCode.UNAVAILABLE:
             _exit(f"Temporal is unavailable: {err.message}", EXIT_UNREACHABLE)
         _exit(f"Temporal refused the request: {err.message}", EXIT_FAILED)

@@ -49,12 +49,15 @@ class ConnectionSettings:
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
         """Flags that override the environment; each defaults to None meaning 'keep the environment's'."""
-        parser.add_argument("--address", help=f"Temporal frontend host:port (env TEMPORAL_ADDRESS, "
-                            f"default {DEFAULT_ADDRESS})")
-        parser.add_argument("--namespace", help=f"Temporal namespace (env TEMPORAL_NAMESPACE, default "
-                            f"{DEFAULT_NAMESPACE})")
-        parser.add_argument("--task-queue", help=f"task queue (env TEMPORAL_TASK_QUEUE, default "
-                            f"{DEFAULT_TASK_QUEUE})")
+        parser.add_argument(
+            "--address", help=f"Temporal frontend host:port (env TEMPORAL_ADDRESS, default {DEFAULT_ADDRESS})"
+        )
+        parser.add_argument(
+            "--namespace", help=f"Temporal namespace (env TEMPORAL_NAMESPACE, default {DEFAULT_NAMESPACE})"
+        )
+        parser.add_argument(
+            "--task-queue", help=f"task queue (env TEMPORAL_TASK_QUEUE, default {DEFAULT_TASK_QUEUE})"
+        )
 
     def with_arguments(self, args: argparse.Namespace) -> ConnectionSettings:
         from dataclasses import replace
@@ -76,7 +79,13 @@ class ConnectionSettings:
         return self.tls or bool(self.api_key)
 
     async def connect(self, data_converter: DataConverter | None = None) -> Client:
-        kwargs = {"data_converter": data_converter} if data_converter is not None else {}
+        """A client using the payload codec configured by `SEGMENTS_CODEC_*` (none by default)."""
+        from client.codec import data_converter_from_env
+
         return await Client.connect(
-            self.address, namespace=self.namespace, api_key=self.api_key, tls=self.tls_config(), **kwargs
+            self.address,
+            namespace=self.namespace,
+            api_key=self.api_key,
+            tls=self.tls_config(),
+            data_converter=data_converter or data_converter_from_env(),
         )

@@ -40,7 +40,9 @@ class StepType:
     """True where the type can fail at run time and so offers `on_error: route`."""
 
     def ports_for(self, config: BaseModel | None, on_error: str = "fail") -> tuple[str, ...]:
-        ports = self.dynamic_ports(config) if (self.dynamic_ports and config is not None) else self.output_ports
+        ports = (
+            self.dynamic_ports(config) if (self.dynamic_ports and config is not None) else self.output_ports
+        )
         if on_error == "route" and "error" not in ports:
             ports = (*ports, "error")
         return ports

@@ -13,10 +13,17 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel, ValidationError
 
-from segments.catalog import Catalog, StepType
-from segments.expressions import ExpressionError, compile_expression, is_template, iter_templates, step_references
-from segments.graph import JOIN_TYPE, SPLIT_TYPE, Graph
+from segments.catalog import Catalog
+from segments.expressions import (
+    ExpressionError,
+    compile_expression,
+    is_template,
+    iter_templates,
+    step_references,
+)
+from segments.graph import SPLIT_TYPE, Graph
 from segments.models import Edge, SegmentDefinition, Step
+from segments.parallel_checks import parallel_problems
 
 _LIST_LIMIT = 12
 
@@ -119,8 +126,9 @@ class _Validator:
                 self.add(key, "is required")
         shell = {k: v for k, v in self.data.items() if k not in ("steps", "edges")}
         try:
-            SegmentDefinition.model_validate({**shell, "segment_id": shell.get("segment_id", "x"), "steps": [],
-                                              "edges": []})
+            SegmentDefinition.model_validate(
+                {**shell, "segment_id": shell.get("segment_id", "x"), "steps": [], "edges": []}
+            )
         except ValidationError as err:
             self.problems.extend(_pydantic_problems("", err))
         schema = self.data.get("input_schema")
@@ -144,23 +152,28 @@ class _Validator:
                 step = Step.model_validate(raw)
             except ValidationError as err:
                 self.problems.extend(_pydantic_problems(prefix, err))
-                step = self._placeholder(raw)
-                if step is None or step.step_id in first_index:
+                placeholder = self._placeholder(raw)
+                if placeholder is None or placeholder.step_id in first_index:
                     continue
-                first_index[step.step_id] = index
-                self.steps.append((index, step))
-                self.configs[step.step_id] = None
+                first_index[placeholder.step_id] = index
+                self.steps.append((index, placeholder))
+                self.configs[placeholder.step_id] = None
                 continue
             if step.step_id in first_index:
-                self.add(f"{prefix}.step_id", f"'{step.step_id}' is also the id of steps[{first_index[step.step_id]}]; "
-                         "step ids must be unique")
+                self.add(
+                    f"{prefix}.step_id",
+                    f"'{step.step_id}' is also the id of steps[{first_index[step.step_id]}]; "
+                    "step ids must be unique",
+                )
                 continue
             first_index[step.step_id] = index
             self.steps.append((index, step))
             step_type = self.catalog.get(step.type)
             if step_type is None:
-                self.add(f"{prefix}.type", f"unknown step type '{step.type}'; known types: "
-                         f"{_names(self.catalog.type_ids)}")
+                self.add(
+                    f"{prefix}.type",
+                    f"unknown step type '{step.type}'; known types: {_names(self.catalog.type_ids)}",
+                )
                 self.configs[step.step_id] = None
                 continue
             try:
@@ -174,7 +187,7 @@ class _Validator:
         """A step whose fields have problems still takes its place in the graph, so that one bad field
         does not also report every edge to it as pointing nowhere."""
         if isinstance(raw, dict) and isinstance(raw.get("step_id"), str) and raw["step_id"]:
-            kind = raw.get("type") if isinstance(raw.get("type"), str) else "?"
+            kind: str = raw["type"] if isinstance(raw.get("type"), str) else "?"
             return Step.model_construct(step_id=raw["step_id"], type=kind, config={}, on_error="fail")
         return None
 
@@ -199,25 +212,38 @@ class _Validator:
             source_type = self.catalog.get(source.type) if source else None
             if source is not None and source_type is not None and not source_type.any_output_port:
                 ports = source_type.ports_for(self.configs.get(source.step_id), source.on_error)
-                if self.configs.get(source.step_id) is not None or source_type.dynamic_ports is None:
-                    if edge.source_port not in ports:
-                        hint = "; set on_error to 'route' to use it" if edge.source_port == "error" else ""
-                        self.add(f"{prefix}.source_port", f"step '{source.step_id}' ({source.type}) has no port "
-                                 f"'{edge.source_port}'; ports: {', '.join(ports)}{hint}")
+                config = self.configs.get(source.step_id)
+                ports_known = config is not None or source_type.dynamic_ports is None
+                if ports_known and edge.source_port not in ports:
+                    hint = "; set on_error to 'route' to use it" if edge.source_port == "error" else ""
+                    self.add(
+                        f"{prefix}.source_port",
+                        f"step '{source.step_id}' ({source.type}) has no port "
+                        f"'{edge.source_port}'; ports: {', '.join(ports)}{hint}",
+                    )
             target = steps.get(edge.target)
             target_type = self.catalog.get(target.type) if target else None
-            if target is not None and target_type is not None and edge.target_port not in target_type.input_ports:
-                self.add(f"{prefix}.target_port", f"step '{target.step_id}' ({target.type}) has no input port "
-                         f"'{edge.target_port}'; ports: {', '.join(target_type.input_ports)}")
+            if (
+                target is not None
+                and target_type is not None
+                and edge.target_port not in target_type.input_ports
+            ):
+                self.add(
+                    f"{prefix}.target_port",
+                    f"step '{target.step_id}' ({target.type}) has no input port "
+                    f"'{edge.target_port}'; ports: {', '.join(target_type.input_ports)}",
+                )
 
     def _definition(self) -> SegmentDefinition | None:
         try:
-            return SegmentDefinition.model_validate({
-                **{k: v for k, v in self.data.items() if k not in ("steps", "edges")},
-                "segment_id": self.data.get("segment_id") or "?",
-                "steps": [],
-                "edges": [e.model_dump(exclude_unset=True) for _, e in self.edges],
-            }).model_copy(update={"steps": [s for _, s in self.steps]})
+            return SegmentDefinition.model_validate(
+                {
+                    **{k: v for k, v in self.data.items() if k not in ("steps", "edges")},
+                    "segment_id": self.data.get("segment_id") or "?",
+                    "steps": [],
+                    "edges": [e.model_dump(exclude_unset=True) for _, e in self.edges],
+                }
+            ).model_copy(update={"steps": [s for _, s in self.steps]})
         except ValidationError:
             return None
 
@@ -236,31 +262,32 @@ class _Validator:
         if start is None:
             roots = graph.roots()
             if not roots:
-                self.add("entrypoint", "every step has an incoming edge, so the run cannot tell where to start; "
-                         "set `entrypoint` to the first step")
+                self.add(
+                    "entrypoint",
+                    "every step has an incoming edge, so the run cannot tell where to start; "
+                    "set `entrypoint` to the first step",
+                )
             else:
-                self.add("entrypoint", f"several steps have no incoming edge ({_names(roots)}); set `entrypoint` "
-                         "to the first step, or connect the others")
+                self.add(
+                    "entrypoint",
+                    f"several steps have no incoming edge ({_names(roots)}); set `entrypoint` "
+                    "to the first step, or connect the others",
+                )
             return
         reachable = set(graph.reachable(start))
         for step_id in graph.order:
             if step_id not in reachable:
-                self.add(f"steps[{self._index(step_id)}]", f"step '{step_id}' cannot be reached from the entrypoint "
-                         f"'{start}'; connect it or remove it")
+                self.add(
+                    f"steps[{self._index(step_id)}]",
+                    f"step '{step_id}' cannot be reached from the entrypoint "
+                    f"'{start}'; connect it or remove it",
+                )
 
     def _parallel_pairs(self, graph: Graph) -> None:
-        for index, step in self.steps:
-            if step.type == SPLIT_TYPE and SPLIT_TYPE in self.catalog:
-                join, why = graph.matching_join(step.step_id)
-                if join is None:
-                    self.add(f"steps[{index}]", f"parallel_split '{step.step_id}' has no matching parallel_join: "
-                             f"{why}; add a parallel_join where its branches meet")
-            if step.type == JOIN_TYPE and JOIN_TYPE in self.catalog:
-                splits = [s for _, s in self.steps if s.type == SPLIT_TYPE
-                          and graph.matching_join(s.step_id)[0] == step.step_id]
-                if not splits:
-                    self.add(f"steps[{index}]", f"parallel_join '{step.step_id}' closes no parallel_split; "
-                             "remove it or put a parallel_split before its branches")
+        if SPLIT_TYPE not in self.catalog:
+            return
+        for step_id, message in parallel_problems(graph, self.configs):
+            self.add(f"steps[{self._index(step_id)}]", message)
 
     def _expressions(self, definition: SegmentDefinition) -> None:
         known = {s.step_id for _, s in self.steps}

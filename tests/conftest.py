@@ -42,8 +42,14 @@ async def worker(client: Client) -> AsyncIterator[str]:
         yield SHARED_TASK_QUEUE
 
 
-async def start_segment(client: Client, task_queue: str, segment: dict[str, Any], run_input: Any = None,
-                        tenant_id: str | None = None, workflow_id: str | None = None) -> WorkflowHandle[Any, Any]:
+async def start_segment(
+    client: Client,
+    task_queue: str,
+    segment: dict[str, Any],
+    run_input: Any = None,
+    tenant_id: str | None = None,
+    workflow_id: str | None = None,
+) -> WorkflowHandle[Any, Any]:
     request: dict[str, Any] = {"segment": segment, "input": run_input or {}}
     if tenant_id:
         request["tenant_id"] = tenant_id

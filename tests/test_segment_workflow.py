@@ -42,20 +42,27 @@ async def failure_of(handle: Any) -> ApplicationError:
 async def test_condition_routes_by_port(client: Client, worker: str) -> None:
     segment = {
         "segment_id": "routing",
-        "steps": [condition("big", "input.total > 1000"), transform("approve", "'needs approval'"),
-                  transform("place", "'placed'")],
+        "steps": [
+            condition("big", "input.total > 1000"),
+            transform("approve", "'needs approval'"),
+            transform("place", "'placed'"),
+        ],
         "edges": [edge("big", "approve", "true"), edge("big", "place", "false")],
     }
     assert await (await start_segment(client, worker, segment, {"total": 5000})).result() == {
-        "approve": "needs approval"}
+        "approve": "needs approval"
+    }
     assert await (await start_segment(client, worker, segment, {"total": 5})).result() == {"place": "placed"}
 
 
 async def test_paths_fan_out_and_each_ending_step_is_in_the_result(client: Client, worker: str) -> None:
     segment = {
         "segment_id": "fan",
-        "steps": [transform("a", "input.x"), transform("b", "steps.a.output + 1"),
-                  transform("c", "steps.a.output * 10")],
+        "steps": [
+            transform("a", "input.x"),
+            transform("b", "steps.a.output + 1"),
+            transform("c", "steps.a.output * 10"),
+        ],
         "edges": [edge("a", "b"), edge("a", "c")],
     }
     assert await (await start_segment(client, worker, segment, {"x": 4})).result() == {"b": 5, "c": 40}
@@ -76,8 +83,10 @@ async def test_a_loop_past_max_visits_fails_clearly(client: Client, worker: str)
 async def test_on_error_route_sends_the_error_down_the_error_port(client: Client, worker: str) -> None:
     segment = {
         "segment_id": "routed_error",
-        "steps": [transform("risky", "$error('inventory service said no')", on_error="route"),
-                  transform("fallback", "'fallback: ' & steps.risky.output.error.message")],
+        "steps": [
+            transform("risky", "$error('inventory service said no')", on_error="route"),
+            transform("fallback", "'fallback: ' & steps.risky.output.error.message"),
+        ],
         "edges": [edge("risky", "fallback", "error")],
     }
     result = await (await start_segment(client, worker, segment)).result()
@@ -100,23 +109,36 @@ async def test_an_invalid_definition_fails_at_once_with_every_problem(client: Cl
     assert error.type == "InvalidSegment" and error.non_retryable
     problems = error.details[0]
     assert len(problems) == 5
-    assert {p["path"] for p in problems} == {"steps[0].config.expression", "steps[1].config.expression",
-                                             "steps[2].type", "steps[3].timeout", "edges[1].source_port"}
+    assert {p["path"] for p in problems} == {
+        "steps[0].config.expression",
+        "steps[1].config.expression",
+        "steps[2].type",
+        "steps[3].timeout",
+        "edges[1].source_port",
+    }
     description = await handle.describe()
     assert description.typed_search_attributes.get(SEGMENT_PHASE) == "failed"
 
 
 async def test_input_is_checked_against_input_schema(client: Client, worker: str) -> None:
-    segment = {"segment_id": "typed", "input_schema": {"type": "object", "required": ["order"]},
-               "steps": [transform("a", "input.order")], "edges": []}
+    segment = {
+        "segment_id": "typed",
+        "input_schema": {"type": "object", "required": ["order"]},
+        "steps": [transform("a", "input.order")],
+        "edges": [],
+    }
     error = await failure_of(await start_segment(client, worker, segment, {"ordr": 1}))
     assert error.type == "InvalidInput"
     assert "'order' is a required property" in error.message
 
 
 async def test_output_expression_and_run_data(client: Client, worker: str) -> None:
-    segment = {"segment_id": "out", "steps": [transform("a", "{'seg': run.segment_id, 'tenant': run.tenant_id}")],
-               "edges": [], "output": {"summary": "{% steps.a.output.seg %} for {% steps.a.output.tenant %}"}}
+    segment = {
+        "segment_id": "out",
+        "steps": [transform("a", "{'seg': run.segment_id, 'tenant': run.tenant_id}")],
+        "edges": [],
+        "output": {"summary": "{% steps.a.output.seg %} for {% steps.a.output.tenant %}"},
+    }
     handle = await start_segment(client, worker, segment, tenant_id="acme")
     assert await handle.result() == {"summary": "out for acme"}
     attributes = (await handle.describe()).typed_search_attributes
@@ -148,8 +170,9 @@ async def test_retry_policy_is_bounded_and_applied(client: Client) -> None:
         assert len(attempts) == 3
         attempts.clear()
         step["retry"] = {"max_attempts": 2, "initial_interval": "PT0.1S"}
-        error = await failure_of(await start_segment(client, queue, {"segment_id": "retry", "steps": [step],
-                                                                     "edges": []}))
+        error = await failure_of(
+            await start_segment(client, queue, {"segment_id": "retry", "steps": [step], "edges": []})
+        )
         assert "temporarily down" in error.message
         assert len(attempts) == 2
 
@@ -174,8 +197,11 @@ async def test_status_pause_and_resume(client: Client) -> None:
     components = build_components(plugins=[])
     components.registry.add_function_step("slow", slow, Empty)
     queue = f"pause-{uuid.uuid4().hex[:6]}"
-    segment = {"segment_id": "pausing", "steps": [{"step_id": "s", "type": "slow"}, transform("after", "'after'")],
-               "edges": [edge("s", "after")]}
+    segment = {
+        "segment_id": "pausing",
+        "steps": [{"step_id": "s", "type": "slow"}, transform("after", "'after'")],
+        "edges": [edge("s", "after")],
+    }
     async with running_worker(client, queue, components):
         handle = await start_segment(client, queue, segment)
         status = await _wait_for(handle, lambda s: s["steps_running"])

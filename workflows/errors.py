@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 STEP_FAILED = "StepFailed"
 INVALID_SEGMENT = "InvalidSegment"
@@ -14,8 +14,9 @@ INVALID_INPUT = "InvalidInput"
 class StepFailure(Exception):
     """A step failed after its retries; `on_error` decides whether the run fails or routes."""
 
-    def __init__(self, step_id: str, step_type: str, message: str, error_type: str | None = None,
-                 task_path: str = "") -> None:
+    def __init__(
+        self, step_id: str, step_type: str, message: str, error_type: str | None = None, task_path: str = ""
+    ) -> None:
         super().__init__(message)
         self.step_id = step_id
         self.step_type = step_type
@@ -31,8 +32,12 @@ class StepFailure(Exception):
         where = f"{self.task_path}{self.step_id}"
         return ApplicationError(
             f"step '{where}' ({self.step_type}) failed: {self.message}",
-            {"step_id": self.step_id, "task_path": self.task_path, "step_type": self.step_type,
-             "error_type": self.error_type},
+            {
+                "step_id": self.step_id,
+                "task_path": self.task_path,
+                "step_type": self.step_type,
+                "error_type": self.error_type,
+            },
             type=STEP_FAILED,
             non_retryable=True,
         )
@@ -48,5 +53,5 @@ def describe_activity_error(err: ActivityError | ChildWorkflowError) -> tuple[st
         elif not isinstance(cause, ActivityError | ChildWorkflowError):
             message = str(cause) or type(cause).__name__
             error_type = error_type or type(cause).__name__
-        cause = cause.cause
+        cause = cause.cause if isinstance(cause, FailureError) else None
     return message, error_type

@@ -1,0 +1,41 @@
+"""Run our CLI and the `temporal` CLI as real subprocesses, without blocking the test's event loop
+(the session's worker runs on that loop, so a blocking call would stall the very run it waits for)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+from temporalio.client import Client
+
+from tests.temporal_binaries import find_binary
+
+
+@dataclass
+class Completed:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def server_address(client: Client) -> str:
+    return client.service_client.config.target_host
+
+
+async def run_command(*argv: str, env: dict[str, str] | None = None, timeout: float = 60) -> Completed:
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    assert process.returncode is not None
+    return Completed(process.returncode, stdout.decode(), stderr.decode())
+
+
+async def segments_cli(client: Client, task_queue: str, *args: str) -> Completed:
+    return await run_command(
+        find_binary("segments"), "--address", server_address(client), "--task-queue", task_queue, *args
+    )
