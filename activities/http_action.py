@@ -130,6 +130,8 @@ class HttpActions:
             url = httpx.URL(config.url).copy_merge_params(config.query)
         except (httpx.InvalidURL, TypeError) as exc:
             raise _config_error(step_id, f"config.url is not a valid URL: {exc}") from None
+        if not url.host:
+            raise _config_error(step_id, "config.url has no host")
         hop = _Hop(config.method, url, _request_headers(config, input, credentials), _content(config))
         hosts: list[str] = []
         try:
@@ -174,7 +176,7 @@ class HttpActions:
             host = hop.url.host
             port = hop.url.port or (443 if hop.url.scheme == "https" else 80)
             try:
-                await self._guard.check(host, port)
+                await self._guard.check(hop.url.raw_host.decode("ascii"), port)  # what httpcore connects to
             except EgressDenied as exc:
                 raise denied_error(exc, step_id=step_id) from None
             except OSError as exc:
