@@ -21,6 +21,9 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.functions import StepRegistry, load_plugins
+from activities.notify.activity import NotifyActivities
+from activities.notify.settings import NotifySettings
+from activities.secrets import EnvSecretProvider
 from activities.transform import EnvCapture, transform
 from client.settings import ConnectionSettings
 from segments.builtin_types import default_catalog
@@ -31,7 +34,8 @@ from workflows.segment_workflow import SegmentWorkflow
 log = logging.getLogger("segments.worker")
 
 PASSTHROUGH_MODULES = ("segments", "jsonata", "jsonschema", "activities", "workflows.interpreter",
-                       "workflows.step_runners", "workflows.errors", "workflows.search_attributes")
+                       "workflows.step_runners", "workflows.errors", "workflows.search_attributes",
+                       "workflows.human_tasks", "workflows.task_board", "workflows.task_relay")
 """Pure, deterministic modules imported once instead of once per workflow run in the sandbox."""
 
 WORKFLOWS: Sequence[type] = (SegmentWorkflow,)
@@ -56,6 +60,8 @@ def build_components(plugins: list[str] | None = None) -> WorkerComponents:
     types of the plugin modules (`SEGMENTS_PLUGINS` unless `plugins` is given)."""
     components = WorkerComponents()
     components.activities += [transform, EnvCapture().capture_env]
+    # human_task notifications; NotifyActivities opens one HTTP client per call, so nothing to close
+    components.activities.append(NotifyActivities(EnvSecretProvider(), NotifySettings.from_env()).notify)
     load_plugins(components.registry, plugins)
     return components
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from segments.catalog import Catalog, StepType
 from segments.step_configs.core import ConditionConfig, TransformConfig
+from segments.step_configs.human_task import HumanTaskConfig, task_ports
 
 TRANSFORM = StepType(
     type_id="transform",
@@ -32,7 +33,22 @@ CONDITION = StepType(
     expression_fields=("expression",),
 )
 
-BUILTIN_TYPES: tuple[StepType, ...] = (TRANSFORM, CONDITION)
+HUMAN_TASK = StepType(
+    type_id="human_task",
+    display_name="Human task",
+    category="human",
+    icon="user-check",
+    color="#10b981",
+    description="Wait for a person to approve, choose, fill in or review, with a durable timeout, "
+    "escalation and notifications; answered through the run's `respond` update or signal.",
+    config_model=HumanTaskConfig,
+    runs_as="human",
+    output_ports=("approved", "rejected", "out", "timeout"),
+    dynamic_ports=task_ports,
+    has_error_port=True,
+)
+
+BUILTIN_TYPES: tuple[StepType, ...] = (TRANSFORM, CONDITION, HUMAN_TASK)
 
 
 def default_catalog() -> Catalog:

@@ -20,6 +20,7 @@ from segments.expressions import EvalClock, ExpressionError, evaluate, render
 from segments.graph import Graph
 from segments.models import SegmentDefinition, Step
 from workflows.errors import StepFailure
+from workflows.task_board import TaskBoard
 
 
 @dataclass
@@ -101,6 +102,9 @@ class Interpreter:
         self.scope = scope or BranchScope()
         self.state = InterpreterState()
         self.clock = workflow_clock()
+        self.human_tasks: TaskBoard | None = None
+        """Where human_task steps list their tasks; set by the workflow that owns this interpreter
+        (the root's board, or a branch's board that reports to the root)."""
 
     # --- expressions -------------------------------------------------------------------
 

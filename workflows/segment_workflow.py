@@ -27,8 +27,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.interpreter import Interpreter
     from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
     from workflows.step_runners import default_runners
+    from workflows.task_board import HumanTask, TaskBoard
+    from workflows.task_relay import TASK_EVENT_SIGNAL, forward, on_task_event
 
 WORKFLOW_NAME = "SegmentWorkflow"
+RESPONSE_REFUSED = "ResponseRefused"
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -41,6 +44,7 @@ class SegmentWorkflow:
         self._segment_id: str | None = None
         self._tenant_id: str | None = None
         self._error: str | None = None
+        self._board = TaskBoard(self._tasks_changed)
 
     @workflow.run
     async def run(self, request: dict[str, Any]) -> Any:
@@ -56,6 +60,8 @@ class SegmentWorkflow:
         self._publish_identity()
         try:
             definition = parse_definition(segment, worker_catalog())
+            self._board.human_steps = {s.step_id for s in definition.steps if s.type == "human_task"}
+            self._board.resolve_pending()
             self._check_input(definition.input_schema, run_input)
             env = await self._capture_env(segment)
             run = RunInfo(
@@ -66,6 +72,7 @@ class SegmentWorkflow:
             )
             self._interp = Interpreter(definition, worker_catalog(), default_runners(), run, run_input, env)
             self._interp.state.paused = self._paused
+            self._interp.human_tasks = self._board
             start = self._interp.graph.entrypoint(definition.entrypoint)
             assert start is not None  # validation guarantees one
             ended = await self._interp.run_from(start)
@@ -86,6 +93,7 @@ class SegmentWorkflow:
             self._fail(err.message)
             raise
         except asyncio.CancelledError:
+            self._board.cancel_all()
             self._set_phase("cancelled")
             raise
         self._set_phase("completed")
@@ -130,15 +138,24 @@ class SegmentWorkflow:
         if updates:
             workflow.upsert_search_attributes(updates)
 
+    def _visible_phase(self) -> str:
+        """`paused` outranks `waiting_human`: a paused run starts no step, answered or not."""
+        if self._phase != "running":
+            return self._phase
+        if self._paused:
+            return "paused"
+        return "waiting_human" if self._board.has_open() else "running"
+
     def _set_phase(self, phase: str) -> None:
         self._phase = phase
-        visible = "paused" if (self._paused and phase == "running") else phase
+        visible = self._visible_phase()
         if visible != self._published_phase:
             self._published_phase = visible
             workflow.upsert_search_attributes([SEGMENT_PHASE.value_set(visible)])
 
     def _fail(self, message: str) -> None:
         self._error = message
+        self._board.cancel_all()
         self._set_phase("failed")
 
     # --- the Temporal interface ----------------------------------------------------------
@@ -147,7 +164,7 @@ class SegmentWorkflow:
     def status(self) -> dict[str, Any]:
         """The run's phase, steps done, running and pending, and open human tasks."""
         interp = self._interp
-        phase = "paused" if (self._paused and self._phase == "running") else self._phase
+        phase = self._visible_phase()
         return {
             "run_id": workflow.info().workflow_id,
             "segment_id": self._segment_id,
@@ -156,7 +173,7 @@ class SegmentWorkflow:
             "steps_done": [asdict(r) for r in interp.state.done] if interp else [],
             "steps_running": [asdict(r) for r in interp.state.running.values()] if interp else [],
             "steps_pending": interp.pending_steps() if interp else [],
-            "open_tasks": [],
+            **self._board.status_fields(),
             "error": self._error,
         }
 
@@ -176,3 +193,46 @@ class SegmentWorkflow:
             self._interp.state.paused = False
         if self._phase == "running":
             self._set_phase("running")
+
+    # --- human tasks: see workflows/task_board.py ------------------------------------------
+
+    def _tasks_changed(self, event: str, task: HumanTask) -> None:
+        if self._phase == "running":
+            self._set_phase("running")  # waiting_human while any task is open
+
+    @workflow.update(name="respond")
+    async def respond_update(self, payload: Any) -> dict[str, Any]:
+        """Answer a human task: `{task_id, responder, decision | option | data, comment}`.
+
+        Returns the accepted answer. The validator refuses a bad answer with its reason before
+        the update is accepted, so a refused answer leaves no trace in history."""
+        reason = self._board.check(payload)
+        if reason is not None:  # the task changed between validation and now
+            raise ApplicationError(reason, type=RESPONSE_REFUSED, non_retryable=True)
+        answer = self._board.accept(payload)
+        task = self._board.tasks[answer["task_id"]]
+        if task.owner is not None:
+            await forward(task, payload)
+        return answer
+
+    @respond_update.validator
+    def _validate_respond(self, payload: Any) -> None:
+        reason = self._board.check(payload)
+        if reason is not None:
+            raise ApplicationError(reason, type=RESPONSE_REFUSED, non_retryable=True)
+
+    @workflow.signal(name="respond")
+    async def respond_signal(self, payload: Any) -> None:
+        """Fire-and-forget answer: checked like the update; a refusal shows in `refused_signals`,
+        an answer to a task not open yet waits in `pending_responses` until it opens."""
+        answer = self._board.receive_signal(payload)
+        if answer is not None:
+            task = self._board.tasks[answer["task_id"]]
+            if task.owner is not None:
+                await forward(task, payload)
+
+    @workflow.signal(name=TASK_EVENT_SIGNAL)
+    async def task_event(self, event: Any) -> None:
+        """A parallel branch's task opened, escalated, closed or refused an answer."""
+        if isinstance(event, dict):
+            await on_task_event(self._board, event)

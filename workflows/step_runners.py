@@ -15,6 +15,7 @@ from segments.durations import parse_duration
 from segments.expressions import ExpressionError
 from segments.models import RetrySpec, Step
 from workflows.errors import StepFailure, describe_activity_error
+from workflows.human_tasks import run_human_task
 from workflows.interpreter import Interpreter, StepOutcome, StepRunner
 
 DEFAULT_ACTIVITY_TIMEOUT = timedelta(minutes=5)
@@ -118,4 +119,5 @@ def default_runners() -> dict[str, StepRunner]:
         "condition": run_condition,
         "activity": run_activity,
         "local_activity": run_local_activity,
+        "human_task": run_human_task,
     }
