@@ -1,0 +1,88 @@
+"""What a parallel branch's child workflow receives, and how the parent keeps it small.
+
+Every child's input is written into the parent's history (one event per child), so a branch gets
+only the part of the definition it can reach before its join, and only the data its expressions
+can read: the run input and the outputs of the steps they name. Pure code, no Temporal calls.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from activities.contracts import RunInfo
+from segments.catalog import Catalog
+from segments.expressions import iter_templates, step_references
+from segments.graph import Graph
+from segments.models import SegmentDefinition
+from workflows.interpreter import BranchScope
+
+BRANCH_WORKFLOW_NAME = "SegmentBranchWorkflow"
+
+_WHOLE_DOCUMENT = re.compile(r"\$(?![A-Za-z_])")
+"""`$`, `$$`, `$.x`: the whole document, so any input or step output."""
+_BARE_STEPS = re.compile(r"(?<![\w$.])steps(?!\s*\.\s*[`A-Za-z_])")
+
+
+@dataclass
+class BranchInput:
+    segment: dict[str, Any]
+    """The sub-definition the branch can reach, from `start` up to and including its join."""
+    start: str
+    scope: BranchScope
+    run: RunInfo
+    input: Any = None
+    """The run input, or None when no expression of the branch reads it."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """Outputs of the parent's finished steps that the branch's expressions read."""
+    env: dict[str, str] = field(default_factory=dict)
+    root_workflow_id: str = ""
+    """The run's root workflow: where its status and human tasks are reached."""
+
+
+def branch_definition(
+    definition: SegmentDefinition, graph: Graph, start: str, join_id: str
+) -> dict[str, Any]:
+    """The steps reachable from `start` without passing the join (the join included, as the stop),
+    and the edges between them; the segment's `output` and `input_schema` stay with the root."""
+    keep = graph.reachable(start, stop_at=frozenset({join_id}))
+    kept = set(keep)
+    full = definition.to_dict()
+    return {
+        "segment_id": definition.segment_id,
+        "entrypoint": start,
+        "steps": [s for s in full["steps"] if s["step_id"] in kept],
+        "edges": [
+            e for e in full["edges"] if e["source"] in kept and e["target"] in kept and e["source"] != join_id
+        ],
+    }
+
+
+def branch_expressions(segment: dict[str, Any], catalog: Catalog) -> list[str]:
+    """Every JSONata text that the steps of a (sub-)definition evaluate."""
+    found: list[str] = []
+    for step in segment["steps"]:
+        step_type = catalog.get(step["type"])
+        expression_fields = step_type.expression_fields if step_type else ()
+        for key, value in (step.get("config") or {}).items():
+            if key in expression_fields and isinstance(value, str):
+                found.append(value)
+            else:
+                found += [expression for _, expression in iter_templates(value)]
+    return found
+
+
+def needed_context(
+    expressions: list[str], run_input: Any, outputs: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The run input and step outputs that `expressions` can read: all of it when one reads the
+    whole document (`$$`, `$`) or `steps` as a whole, else what they name."""
+    whole = any(_WHOLE_DOCUMENT.search(e) for e in expressions)
+    needs_input = whole or any("input" in e for e in expressions)
+    if whole or any(_BARE_STEPS.search(e) for e in expressions):
+        return (run_input if needs_input else None), dict(outputs)
+    named: set[str] = set()
+    for expression in expressions:
+        named |= step_references(expression)
+    return (run_input if needs_input else None), {k: v for k, v in outputs.items() if k in named}
