@@ -62,18 +62,20 @@ def answer_hint(run_id: str, task: HumanTask) -> str:
 class Notifier:
     """Sends one task's notifications in the background of its wait."""
 
-    def __init__(self, interp: Interpreter, config: HumanTaskConfig, task: HumanTask) -> None:
+    def __init__(
+        self, interp: Interpreter, config: HumanTaskConfig, task: HumanTask, board: TaskBoard
+    ) -> None:
         self.run_id = interp.run.run_id
         self.config = config
         self.task = task
         self.failures: list[str] = []
-        self._pending: list[asyncio.Task[None]] = []
+        self._board = board
 
     def send(self, event: Event) -> None:
         for index, channel in enumerate(self.config.notify):
             if event in channel.events:
                 request = self._request(event, channel.channel, channel.target(), channel.signing_secret())
-                self._pending.append(asyncio.create_task(self._one(request, index)))
+                self._board.background.append(asyncio.create_task(self._one(request, index)))
 
     def _request(
         self, event: Event, channel: Any, target: str | list[str], secret: str | None
@@ -176,7 +178,7 @@ async def run_human_task(
         input_schema=cfg.input_schema,
         opened_at=opened.isoformat(),
     )
-    notifier = Notifier(interp, cfg, task)
+    notifier = Notifier(interp, cfg, task, board)
     await board.open(task)
     notifier.send("opened")
     try:

@@ -76,6 +76,7 @@ class SegmentWorkflow:
             start = self._interp.graph.entrypoint(definition.entrypoint)
             assert start is not None  # validation guarantees one
             ended = await self._interp.run_from(start)
+            await self._board.drain()
             result = self._interp.render(definition.output) if definition.output is not None else ended
         except InvalidSegment as err:
             self._fail(str(err))

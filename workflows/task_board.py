@@ -21,6 +21,7 @@ accepted answer to the child that owns the task (see `workflows/task_relay.py`).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -141,6 +142,8 @@ class TaskBoard:
         self.tasks: dict[str, HumanTask] = {}
         self.refused: list[dict[str, Any]] = []
         self.refused_total = 0
+        self.background: list[asyncio.Task[None]] = []
+        """Notifications in flight; the run drains them before it completes, so none is dropped."""
         self.pending: list[dict[str, Any]] = []
         self.listener = listener
         self.human_steps: set[str] | None = None
@@ -252,6 +255,12 @@ class TaskBoard:
                     f"'{step_of(entry['task_id'])}'",
                 )
         self.pending = keep
+
+    async def drain(self) -> None:
+        """Waits for the notifications still in flight (each ends, sent or failed, on its own)."""
+        while self.background:
+            pending, self.background = self.background, []
+            await asyncio.gather(*pending)
 
     # --- opening and closing -----------------------------------------------------------
 
