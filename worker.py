@@ -29,16 +29,18 @@ from client.settings import ConnectionSettings
 from segments.builtin_types import default_catalog
 from segments.catalog import Catalog
 from segments.registry import use_catalog
+from workflows.branch_workflow import SegmentBranchWorkflow
 from workflows.segment_workflow import SegmentWorkflow
 
 log = logging.getLogger("segments.worker")
 
 PASSTHROUGH_MODULES = ("segments", "jsonata", "jsonschema", "activities", "workflows.interpreter",
                        "workflows.step_runners", "workflows.errors", "workflows.search_attributes",
-                       "workflows.human_tasks", "workflows.task_board", "workflows.task_relay")
+                       "workflows.human_tasks", "workflows.task_board", "workflows.task_relay",
+                       "workflows.parallel", "workflows.branch_input", "workflows.join_policy")
 """Pure, deterministic modules imported once instead of once per workflow run in the sandbox."""
 
-WORKFLOWS: Sequence[type] = (SegmentWorkflow,)
+WORKFLOWS: Sequence[type] = (SegmentWorkflow, SegmentBranchWorkflow)
 
 
 @dataclass

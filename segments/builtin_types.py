@@ -5,6 +5,7 @@ from __future__ import annotations
 from segments.catalog import Catalog, StepType
 from segments.step_configs.core import ConditionConfig, TransformConfig
 from segments.step_configs.human_task import HumanTaskConfig, task_ports
+from segments.step_configs.parallel import ParallelJoinConfig, ParallelSplitConfig
 
 TRANSFORM = StepType(
     type_id="transform",
@@ -33,6 +34,31 @@ CONDITION = StepType(
     expression_fields=("expression",),
 )
 
+PARALLEL_SPLIT = StepType(
+    type_id="parallel_split",
+    display_name="Parallel split",
+    category="flow",
+    icon="split",
+    color="#0ea5e9",
+    description="Run branches at the same time, each as a child workflow: one per outgoing edge, "
+    "or one per item of a list (map).",
+    config_model=ParallelSplitConfig,
+    runs_as="child_workflows",
+    any_output_port=True,
+    expression_fields=("items",),
+)
+
+PARALLEL_JOIN = StepType(
+    type_id="parallel_join",
+    display_name="Parallel join",
+    category="flow",
+    icon="merge",
+    color="#0ea5e9",
+    description="Where the branches of a parallel split meet; its output is each branch's result.",
+    config_model=ParallelJoinConfig,
+    runs_as="workflow",
+)
+
 HUMAN_TASK = StepType(
     type_id="human_task",
     display_name="Human task",
@@ -48,7 +74,7 @@ HUMAN_TASK = StepType(
     has_error_port=True,
 )
 
-BUILTIN_TYPES: tuple[StepType, ...] = (TRANSFORM, CONDITION, HUMAN_TASK)
+BUILTIN_TYPES: tuple[StepType, ...] = (TRANSFORM, CONDITION, PARALLEL_SPLIT, PARALLEL_JOIN, HUMAN_TASK)
 
 
 def default_catalog() -> Catalog:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 from activities.contracts import StepActivityInput
 from segments.catalog import StepType
@@ -17,6 +18,7 @@ from segments.models import RetrySpec, Step
 from workflows.errors import StepFailure, describe_activity_error
 from workflows.human_tasks import run_human_task
 from workflows.interpreter import Interpreter, StepOutcome, StepRunner
+from workflows.parallel import run_parallel_split
 
 DEFAULT_ACTIVITY_TIMEOUT = timedelta(minutes=5)
 DEFAULT_LOCAL_ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -68,6 +70,13 @@ def _activity_input(interp: Interpreter, step: Step, step_type: StepType, config
     )
 
 
+def _reraise_cancellation(err: ActivityError) -> None:
+    """An activity cancelled because its workflow was (a run, or a branch the join no longer needs)
+    is a cancellation, not a step failure: it must not be routed nor fail the run."""
+    if is_cancelled_exception(err):
+        raise asyncio.CancelledError(str(err)) from err
+
+
 async def run_activity(
     interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int
 ) -> StepOutcome:
@@ -84,6 +93,7 @@ async def run_activity(
             summary=step.label,
         )
     except ActivityError as err:
+        _reraise_cancellation(err)
         message, error_type = describe_activity_error(err)
         raise StepFailure(step.step_id, step.type, message, error_type, interp.scope.path) from None
     return StepOutcome(output, "out")
@@ -106,6 +116,7 @@ async def run_local_activity(
             summary=step.label,
         )
     except ActivityError as err:
+        _reraise_cancellation(err)
         message, error_type = describe_activity_error(err)
         raise StepFailure(step.step_id, step.type, message, error_type, interp.scope.path) from None
     except ApplicationError as err:  # a local activity's failure arrives unwrapped
@@ -120,4 +131,5 @@ def default_runners() -> dict[str, StepRunner]:
         "activity": run_activity,
         "local_activity": run_local_activity,
         "human_task": run_human_task,
+        "parallel_split": run_parallel_split,
     }
