@@ -145,6 +145,18 @@ class SegmentsClient:
     async def cancel(self, run_id: str) -> None:
         await self.handle(run_id).cancel()
 
+    async def tasks(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's open human tasks (its branches' too), from the `status` query."""
+        return list((await self.status(run_id)).get("open_tasks", []))
+
+    async def respond(self, run_id: str, task_id: str, responder: str, **answer: Any) -> dict[str, Any]:
+        """Answers a task through the `respond` update; returns the accepted answer. A refusal raises
+        `temporalio.client.WorkflowUpdateFailedError` whose cause's message is the reason."""
+        given = {k: v for k, v in answer.items() if v is not None}
+        payload = {"task_id": task_id, "responder": responder, **given}
+        accepted: dict[str, Any] = await self.handle(run_id).execute_update("respond", payload)
+        return accepted
+
     async def list_runs(
         self,
         *,

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, CancelledError, TerminatedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -175,6 +175,46 @@ def _control(action: str) -> Command:
     return command
 
 
+# --- human tasks --------------------------------------------------------------------------
+
+
+async def cmd_tasks(args: argparse.Namespace) -> int:
+    client = await _connect(args)
+    _print_json(await client.tasks(args.run_id))
+    return 0
+
+
+def _answer(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command in ("approve", "reject"):
+        return {"decision": args.command, "comment": args.comment}
+    if args.command == "choose":
+        return {"option": args.option, "comment": args.comment}
+    data = None
+    if args.data is not None:
+        data = parse_input(args.data) if args.data.startswith("@") else _json_arg(args.data, "--data")
+    return {"data": data, "decision": args.decision, "comment": args.comment}
+
+
+def _json_arg(value: str, flag: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        raise CliError(f"{flag} is not JSON ({err.msg}); pass JSON or @file.json", EXIT_USAGE) from None
+
+
+async def cmd_respond(args: argparse.Namespace) -> int:
+    """approve / reject / choose / respond: the `respond` update; a refusal prints why, exit 1."""
+    client = await _connect(args)
+    try:
+        accepted = await client.respond(args.run_id, args.task_id, args.responder, **_answer(args))
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+        raise CliError(f"refused: {reason}", EXIT_FAILED) from None
+    _print_json(accepted)
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------
 
 
@@ -215,6 +255,25 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("run_id")
         p.set_defaults(handler=handler)
+
+    p = sub.add_parser("tasks", help="list the run's open human tasks")
+    p.add_argument("run_id")
+    p.set_defaults(handler=cmd_tasks)
+
+    for name, text in (("approve", "approve an approval task"), ("reject", "reject an approval task"),
+                       ("choose", "pick an option of a choice task"),
+                       ("respond", "answer an input or review task")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("run_id")
+        p.add_argument("task_id", help="as `segments tasks` lists it, e.g. approve or 'enrich[2]/approve'")
+        if name == "choose":
+            p.add_argument("option", help="the option's id")
+        if name == "respond":
+            p.add_argument("--data", help="the answer's data: JSON, or @file.json")
+            p.add_argument("--decision", choices=["approve", "reject"])
+        p.add_argument("--as", dest="responder", required=True, help="your user name")
+        p.add_argument("--comment")
+        p.set_defaults(handler=cmd_respond)
 
     p = sub.add_parser("list", help="list runs by segment, tenant or phase")
     p.add_argument("--segment")
