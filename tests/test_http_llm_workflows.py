@@ -27,7 +27,17 @@ from worker import build_components, running_worker
 
 CANARY = "canary-5e1f0b7d-do-not-leak-ERP"
 LOGIN = f"erp-user:{CANARY}"
-LOGGERS = ("activities", "workflows", "segments", "temporalio", "httpx", "httpcore", "openai", "anthropic")
+LOGGERS = (
+    "activities",
+    "workflows",
+    "segments",
+    "temporalio",
+    "httpx",
+    "httpx2",
+    "httpcore",
+    "openai",
+    "anthropic",
+)
 FAST_RETRY = {"max_attempts": 3, "initial_interval": "PT0.2S"}
 SLOW_RETRY = {"max_attempts": 3, "initial_interval": "PT5S"}
 """A retry that would take at least 5 s: a run failing sooner did not retry."""

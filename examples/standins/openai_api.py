@@ -14,6 +14,7 @@ The same ticket always gets the same answer, so example runs and tests are repro
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
@@ -27,6 +28,7 @@ CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 HIGH_URGENCY = ("urgent", "asap", "immediately", "outage", "down", "critical", "production")
 LOW_URGENCY = ("no rush", "whenever", "wondering", "question", "when you have time")
+_ids = itertools.count(1)
 _EMPTY: dict[str, Any] = {"string": "", "integer": 0, "number": 0, "boolean": False, "array": []}
 
 
@@ -81,40 +83,49 @@ def _answer(payload: dict[str, Any]) -> str:
     return f"Category: {facts['category']}. Urgency: {facts['urgency']}. {facts['summary']}"
 
 
+def completion_body(
+    model: str,
+    *,
+    content: str | None = None,
+    refusal: str | None = None,
+    finish_reason: str = "stop",
+    usage: tuple[int, int] = (0, 0),
+) -> dict[str, Any]:
+    """A Chat Completions answer as the official SDK parses it (also used by the tests' stand-in)."""
+    return {
+        "id": f"chatcmpl-{next(_ids)}",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+                "finish_reason": finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": usage[0] + usage[1],
+        },
+    }
+
+
 def openai_app(api_key: str) -> web.Application:
     """The aiohttp application serving `POST /v1/chat/completions` for clients holding `api_key`."""
-    completions = 0
 
     async def chat_completions(request: web.Request) -> web.Response:
-        nonlocal completions
         if request.headers.get("Authorization") != f"Bearer {api_key}":
             error: dict[str, Any] = {"message": "Incorrect API key provided", "param": None}
             error |= {"type": "invalid_request_error", "code": "invalid_api_key"}
             return web.json_response({"error": error}, status=401)
         payload = await request.json()
         content = _answer(payload)
-        completions += 1
-        tokens = len(_user_text(payload).split())
+        usage = (len(_user_text(payload).split()), len(content.split()))
         return web.json_response(
-            {
-                "id": f"chatcmpl-standin-{completions}",
-                "object": "chat.completion",
-                "created": 1_700_000_000,
-                "model": payload.get("model", "standin"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content, "refusal": None},
-                        "finish_reason": "stop",
-                        "logprobs": None,
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": tokens,
-                    "completion_tokens": len(content.split()),
-                    "total_tokens": tokens + len(content.split()),
-                },
-            }
+            completion_body(payload.get("model", "standin"), content=content, usage=usage)
         )
 
     app = web.Application()

@@ -12,15 +12,14 @@ Without a scripted answer it replies "ok".
 
 from __future__ import annotations
 
-import itertools
 import json
 from types import TracebackType
 from typing import Any
 
+from examples.standins.openai_api import completion_body
 from tests.standins.http_server import RecordedRequest, Reply, StandinHttpServer
 
 PATH = "/v1/chat/completions"
-_ids = itertools.count(1)
 
 
 class OpenAIStandin:
@@ -81,7 +80,7 @@ class OpenAIStandin:
         model = request.json().get("model", "gpt-test")
         return Reply(
             200,
-            _completion_body(
+            completion_body(
                 model,
                 content=step.get("content"),
                 refusal=step.get("refusal"),
@@ -89,32 +88,3 @@ class OpenAIStandin:
                 usage=step["usage"],
             ),
         )
-
-
-def _completion_body(
-    model: str,
-    *,
-    content: str | None = None,
-    refusal: str | None = None,
-    finish_reason: str,
-    usage: tuple[int, int],
-) -> dict[str, Any]:
-    return {
-        "id": f"chatcmpl-{next(_ids)}",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": refusal},
-                "finish_reason": finish_reason,
-                "logprobs": None,
-            }
-        ],
-        "usage": {
-            "prompt_tokens": usage[0],
-            "completion_tokens": usage[1],
-            "total_tokens": usage[0] + usage[1],
-        },
-    }
