@@ -21,11 +21,16 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.functions import StepRegistry, load_plugins
+from activities.heartbeat import HeartbeatInterceptor
+from activities.http_action import HttpActions
+from activities.http_settings import HttpSettings
+from activities.llm.activity import LlmActivities
 from activities.notify.activity import NotifyActivities
 from activities.notify.settings import NotifySettings
 from activities.secrets import EnvSecretProvider
 from activities.transform import EnvCapture, transform
 from client.settings import ConnectionSettings
+from client.tracing import worker_interceptors
 from segments.builtin_types import default_catalog
 from segments.catalog import Catalog
 from segments.registry import use_catalog
@@ -34,10 +39,22 @@ from workflows.segment_workflow import SegmentWorkflow
 
 log = logging.getLogger("segments.worker")
 
-PASSTHROUGH_MODULES = ("segments", "jsonata", "jsonschema", "activities", "workflows.interpreter",
-                       "workflows.step_runners", "workflows.errors", "workflows.search_attributes",
-                       "workflows.human_tasks", "workflows.task_board", "workflows.task_relay",
-                       "workflows.parallel", "workflows.branch_input", "workflows.join_policy")
+PASSTHROUGH_MODULES = (
+    "segments",
+    "jsonata",
+    "jsonschema",
+    "activities",
+    "workflows.interpreter",
+    "workflows.step_runners",
+    "workflows.errors",
+    "workflows.search_attributes",
+    "workflows.human_tasks",
+    "workflows.task_board",
+    "workflows.task_relay",
+    "workflows.parallel",
+    "workflows.branch_input",
+    "workflows.join_policy",
+)
 """Pure, deterministic modules imported once instead of once per workflow run in the sandbox."""
 
 WORKFLOWS: Sequence[type] = (SegmentWorkflow, SegmentBranchWorkflow)
@@ -62,32 +79,47 @@ def build_components(plugins: list[str] | None = None) -> WorkerComponents:
     types of the plugin modules (`SEGMENTS_PLUGINS` unless `plugins` is given)."""
     components = WorkerComponents()
     components.activities += [transform, EnvCapture().capture_env]
+    http = HttpActions(EnvSecretProvider(), HttpSettings.from_env())
+    llm = LlmActivities()
+    components.activities += [http.http_action, llm.llm_agent]
+    components.closers += [http.aclose, llm.aclose]
     # human_task notifications; NotifyActivities opens one HTTP client per call, so nothing to close
     components.activities.append(NotifyActivities(EnvSecretProvider(), NotifySettings.from_env()).notify)
     load_plugins(components.registry, plugins)
     return components
 
 
-def create_worker(client: Client, task_queue: str, components: WorkerComponents | None = None,
-                  **worker_options: Any) -> Worker:
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox the worker (and the replay tests) run workflows in."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+def create_worker(
+    client: Client, task_queue: str, components: WorkerComponents | None = None, **worker_options: Any
+) -> Worker:
     components = components or build_components()
     use_catalog(components.catalog)
+    worker_options.setdefault("interceptors", [HeartbeatInterceptor(), *worker_interceptors()])
+    # heartbeats reach the server at most this often: cancellations arrive within about a second
+    worker_options.setdefault("max_heartbeat_throttle_interval", timedelta(seconds=1))
+    worker_options.setdefault("default_heartbeat_throttle_interval", timedelta(seconds=1))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=components.activities,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-        ),
+        workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=30),
         **worker_options,
     )
 
 
 @contextlib.asynccontextmanager
-async def running_worker(client: Client, task_queue: str, components: WorkerComponents | None = None,
-                         **worker_options: Any) -> AsyncIterator[Worker]:
+async def running_worker(
+    client: Client, task_queue: str, components: WorkerComponents | None = None, **worker_options: Any
+) -> AsyncIterator[Worker]:
     """A worker polling `task_queue` for the duration of the block (tests, examples, benches)."""
     components = components or build_components()
     worker = create_worker(client, task_queue, components, **worker_options)
@@ -109,8 +141,13 @@ async def serve(settings: ConnectionSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker polling task queue '%s' on %s (namespace %s); step types: %s",
-             settings.task_queue, settings.address, settings.namespace, ", ".join(components.catalog.type_ids))
+    log.info(
+        "worker polling task queue '%s' on %s (namespace %s); step types: %s",
+        settings.task_queue,
+        settings.address,
+        settings.namespace,
+        ", ".join(components.catalog.type_ids),
+    )
     run_task = asyncio.create_task(worker.run())
     await stop.wait()
     log.info("stopping: running activities get up to 30 s to finish")
@@ -127,7 +164,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ConnectionSettings.add_arguments(parser)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings = ConnectionSettings.from_env().with_arguments(args)
     try:
         asyncio.run(serve(settings))

@@ -11,6 +11,7 @@ rendered) and the run's context, and returns a JSON value: the step's output. It
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,10 +36,10 @@ def _as_activity(type_id: str, fn: StepFunction, config_model: type[BaseModel]) 
             raise ApplicationError(
                 f"step '{step.step_id}': config: {err}", type=ERROR_CONFIG, non_retryable=True
             ) from None
-        result = fn(config, step)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        if inspect.iscoroutinefunction(fn):
+            return await fn(config, step)
+        # a sync function runs in a thread, so it neither blocks the worker nor its heartbeats
+        return await asyncio.to_thread(fn, config, step)
 
     run.__name__ = f"function_step_{type_id}"
     return activity.defn(name=type_id)(run)

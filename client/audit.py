@@ -209,6 +209,31 @@ def _result_fields(activity_type: str, result: Any) -> Record:
     return {}
 
 
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+"""Steps run as local activities (transform) leave a marker, not activity events."""
+
+
+async def _local_activity_fields(dec: _Decoder, marker: Any, rec: Record) -> Record:
+    meta = _dict(await dec.first(marker.details["data"], rec)) if "data" in marker.details else {}
+    activity_id = str(meta.get("activity_id", ""))
+    step_key, _, visit = activity_id.rpartition("#")
+    path, _, step_id = step_key.rpartition("/")
+    fields: Record = {
+        "event": "activity_failed" if marker.HasField("failure") else "activity_completed",
+        "local": True,
+        "activity_type": meta.get("activity_type"),
+        "activity_id": activity_id,
+        "attempt": meta.get("attempt"),
+    }
+    if step_id:
+        fields |= {"step_id": step_id, "task_id": step_key, "visit": int(visit) if visit.isdigit() else 1}
+        if path:
+            fields["task_path"] = path + "/"
+    if marker.HasField("failure"):
+        fields["error"] = await dec.error(marker.failure)
+    return fields
+
+
 async def audit_records(
     events: Sequence[HistoryEvent], converter: DataConverter, *, workflow_id: str = ""
 ) -> list[Record]:
@@ -269,6 +294,11 @@ async def audit_records(
                 "activity_task_timed_out_event_attributes",
             ):
                 rec["error"] = await dec.error(a.failure)
+        elif kind == "marker_recorded_event_attributes":
+            marker = ev.marker_recorded_event_attributes
+            if marker.marker_name != LOCAL_ACTIVITY_MARKER:
+                continue
+            rec |= await _local_activity_fields(dec, marker, rec)
         elif kind == "child_workflow_execution_started_event_attributes":
             c = ev.child_workflow_execution_started_event_attributes
             info = {

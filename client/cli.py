@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError, CancelledError, TerminatedEr
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.api import SegmentsClient, load_catalog
+from client.audit import export_audit, to_jsonl, verify_lines
 from client.settings import ConnectionSettings
 from segments.validation import InvalidSegment, validate_definition
 
@@ -175,6 +176,33 @@ def _control(action: str) -> Command:
     return command
 
 
+async def cmd_audit(args: argparse.Namespace) -> int:
+    """`audit RUN_ID [--out FILE]` exports; `audit verify FILE [--head HASH]` checks an export."""
+    if args.target == "verify":
+        if not args.file:
+            raise CliError("audit verify needs the exported file: segments audit verify FILE", EXIT_USAGE)
+        try:
+            lines = Path(args.file).read_text().splitlines()
+        except OSError as err:
+            raise CliError(f"cannot read audit file '{args.file}': {err.strerror}", EXIT_USAGE) from None
+        verdict = verify_lines(lines, expected_head=args.head)
+        if not verdict.ok:
+            print(f"{args.file}: line {verdict.first_bad_line}: {verdict.reason}")
+            return EXIT_FAILED
+        print(f"{args.file}: {verdict.count} lines, chain intact, head {verdict.head}")
+        return 0
+    client = await _connect(args)
+    records = await export_audit(client.temporal, args.target)
+    text = to_jsonl(records)
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
+    head = records[-1]["hash"] if records else None
+    print(f"{len(records)} audit lines for {args.target}; head {head}", file=sys.stderr)
+    return 0
+
+
 # --- human tasks --------------------------------------------------------------------------
 
 
@@ -256,13 +284,27 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("run_id")
         p.set_defaults(handler=handler)
 
+    p = sub.add_parser("audit", help="export a run's audit trail (JSON lines), or verify an export")
+    p.add_argument("target", metavar="RUN_ID|verify", help="the run to export, or 'verify'")
+    p.add_argument("file", nargs="?", help="with verify: the exported file")
+    p.add_argument("--out", help="write the export to this file instead of standard output")
+    p.add_argument("--head", help="with verify: the last line's hash, kept elsewhere, to detect a cut tail")
+    p.set_defaults(handler=cmd_audit)
+
+    sub.add_parser(
+        "codec-server", help="serve the payload codec for the Temporal Web UI (see --help)", add_help=False
+    )
+
     p = sub.add_parser("tasks", help="list the run's open human tasks")
     p.add_argument("run_id")
     p.set_defaults(handler=cmd_tasks)
 
-    for name, text in (("approve", "approve an approval task"), ("reject", "reject an approval task"),
-                       ("choose", "pick an option of a choice task"),
-                       ("respond", "answer an input or review task")):
+    for name, text in (
+        ("approve", "approve an approval task"),
+        ("reject", "reject an approval task"),
+        ("choose", "pick an option of a choice task"),
+        ("respond", "answer an input or review task"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("run_id")
         p.add_argument("task_id", help="as `segments tasks` lists it, e.g. approve or 'enrich[2]/approve'")
@@ -297,6 +339,11 @@ def _exit(message: str | None, code: int) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["codec-server"]:
+        from client.codec_server import main as codec_server_main
+
+        _exit(None, codec_server_main(argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         code = asyncio.run(args.handler(args))

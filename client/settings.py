@@ -81,6 +81,7 @@ class ConnectionSettings:
     async def connect(self, data_converter: DataConverter | None = None) -> Client:
         """A client using the payload codec configured by `SEGMENTS_CODEC_*` (none by default)."""
         from client.codec import data_converter_from_env
+        from client.tracing import client_interceptors
 
         return await Client.connect(
             self.address,
@@ -88,4 +89,5 @@ class ConnectionSettings:
             api_key=self.api_key,
             tls=self.tls_config(),
             data_converter=data_converter or data_converter_from_env(),
+            interceptors=client_interceptors(),
         )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from segments.catalog import Catalog, StepType
 from segments.step_configs.core import ConditionConfig, TransformConfig
+from segments.step_configs.http_action import HttpActionConfig
 from segments.step_configs.human_task import HumanTaskConfig, task_ports
+from segments.step_configs.llm_agent import LlmAgentConfig
 from segments.step_configs.parallel import ParallelJoinConfig, ParallelSplitConfig
 
 TRANSFORM = StepType(
@@ -74,7 +76,44 @@ HUMAN_TASK = StepType(
     has_error_port=True,
 )
 
-BUILTIN_TYPES: tuple[StepType, ...] = (TRANSFORM, CONDITION, PARALLEL_SPLIT, PARALLEL_JOIN, HUMAN_TASK)
+HTTP_ACTION = StepType(
+    type_id="http_action",
+    display_name="HTTP request",
+    category="integration",
+    icon="globe",
+    color="#0ea5e9",
+    description="Call an HTTP API; secrets for auth are resolved on the worker, never in the run's history.",
+    config_model=HttpActionConfig,
+    runs_as="activity",
+    activity_name="http_action",
+    output_ports=("out", "error"),
+    has_error_port=True,
+)
+
+LLM_AGENT = StepType(
+    type_id="llm_agent",
+    display_name="LLM agent",
+    category="ai",
+    icon="sparkles",
+    color="#a855f7",
+    description="Ask a language model (OpenAI, Anthropic, or a provider the worker registers); "
+    "with response_schema, get validated JSON.",
+    config_model=LlmAgentConfig,
+    runs_as="activity",
+    activity_name="llm_agent",
+    output_ports=("out", "error"),
+    has_error_port=True,
+)
+
+BUILTIN_TYPES: tuple[StepType, ...] = (
+    TRANSFORM,
+    CONDITION,
+    HTTP_ACTION,
+    LLM_AGENT,
+    PARALLEL_SPLIT,
+    PARALLEL_JOIN,
+    HUMAN_TASK,
+)
 
 
 def default_catalog() -> Catalog:

@@ -45,6 +45,9 @@ class StepType:
         )
         if on_error == "route" and "error" not in ports:
             ports = (*ports, "error")
+        elif on_error != "route" and "error" in ports:
+            # the port exists for the canvas, but carries errors only when the step routes them
+            ports = tuple(p for p in ports if p != "error")
         return ports
 
     def export(self) -> dict[str, Any]:

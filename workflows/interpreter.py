@@ -21,6 +21,7 @@ from segments.graph import Graph
 from segments.models import SegmentDefinition, Step
 from workflows.errors import StepFailure
 from workflows.task_board import TaskBoard
+from workflows.tracing import record_step_span
 
 
 @dataclass
@@ -130,7 +131,9 @@ class Interpreter:
         """The step's config with templates rendered, except in the type's expression fields."""
         document = self.document()
         return {
-            key: value if key in step_type.expression_fields else render(value, document, self.clock, self.env)
+            key: value
+            if key in step_type.expression_fields
+            else render(value, document, self.clock, self.env)
             for key, value in step.config.items()
         }
 
@@ -166,14 +169,18 @@ class Interpreter:
         step = self.graph.steps[step_id]
         step_type = self.catalog.get(step.type)
         if step_type is None:  # validation makes this unreachable; kept for a clear message
-            raise StepFailure(step_id, step.type, f"unknown step type '{step.type}'", task_path=self.scope.path)
+            raise StepFailure(
+                step_id, step.type, f"unknown step type '{step.type}'", task_path=self.scope.path
+            )
         visit = self.state.visits.get(step_id, 0) + 1
         if visit > step.max_visits:
             raise StepFailure(
-                step_id, step.type,
+                step_id,
+                step.type,
                 f"would run a {visit}th time, past its max_visits of {step.max_visits}; "
                 "a loop that never ends? Raise max_visits if it should run more often",
-                "MaxVisitsExceeded", self.scope.path,
+                "MaxVisitsExceeded",
+                self.scope.path,
             )
         await workflow.wait_condition(lambda: not self.state.paused)
         self.state.visits[step_id] = visit
@@ -203,22 +210,42 @@ class Interpreter:
         self.state.done.append(
             StepRecord(step_id, visit, outcome.port, workflow.now().isoformat(), self.scope.path)
         )
+        step = self.graph.steps[step_id]
+        step_type = self.catalog.get(step.type)
+        if step_type is not None and step_type.runs_as not in ("activity", "local_activity"):
+            record_step_span(step_id, step.type, visit, outcome.port, self.scope.path)
 
     async def _dispatch(self, step: Step, step_type: StepType, visit: int) -> StepOutcome:
         runner = self.runners.get(step.type) or self.runners.get(step_type.runs_as)
         if runner is None:
-            raise StepFailure(step.step_id, step.type, f"this worker cannot run '{step.type}' steps",
-                              task_path=self.scope.path)
+            raise StepFailure(
+                step.step_id,
+                step.type,
+                f"this worker cannot run '{step.type}' steps",
+                task_path=self.scope.path,
+            )
         try:
             config = self.render_config(step, step_type)
             step_type.config_model.model_validate(config)
         except ExpressionError as err:
-            raise StepFailure(step.step_id, step.type, f"config: {err.message} in '{err.expression}'",
-                              "ExpressionError", self.scope.path) from None
+            raise StepFailure(
+                step.step_id,
+                step.type,
+                f"config: {err.message} in '{err.expression}'",
+                "ExpressionError",
+                self.scope.path,
+            ) from None
         except ValidationError as err:
-            details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors(include_url=False))
-            raise StepFailure(step.step_id, step.type, f"config after templates: {details}", "StepConfigError",
-                              self.scope.path) from None
+            details = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors(include_url=False)
+            )
+            raise StepFailure(
+                step.step_id,
+                step.type,
+                f"config after templates: {details}",
+                "StepConfigError",
+                self.scope.path,
+            ) from None
         return await runner(self, step, step_type, config, visit)
 
     def pending_steps(self) -> list[str]:

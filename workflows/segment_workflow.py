@@ -51,7 +51,8 @@ class SegmentWorkflow:
         if not isinstance(request, dict) or "segment" not in request:
             raise ApplicationError(
                 'the workflow input must be {"segment": <definition>, "input": {...}, "tenant_id": "..."}',
-                type=INVALID_INPUT, non_retryable=True,
+                type=INVALID_INPUT,
+                non_retryable=True,
             )
         segment = request["segment"]
         run_input = request.get("input") or {}
@@ -80,16 +81,18 @@ class SegmentWorkflow:
             result = self._interp.render(definition.output) if definition.output is not None else ended
         except InvalidSegment as err:
             self._fail(str(err))
-            raise ApplicationError(str(err), [p.to_dict() for p in err.problems], type=INVALID_SEGMENT,
-                                   non_retryable=True) from None
+            raise ApplicationError(
+                str(err), [p.to_dict() for p in err.problems], type=INVALID_SEGMENT, non_retryable=True
+            ) from None
         except StepFailure as failure:
             error = failure.to_application_error()
             self._fail(error.message)
             raise error from None
         except ExpressionError as err:
             self._fail(f"output: {err.message}")
-            raise ApplicationError(f"output: {err.message} in '{err.expression}'", type="ExpressionError",
-                                   non_retryable=True) from None
+            raise ApplicationError(
+                f"output: {err.message} in '{err.expression}'", type="ExpressionError", non_retryable=True
+            ) from None
         except ApplicationError as err:
             self._fail(err.message)
             raise
@@ -110,8 +113,11 @@ class SegmentWorkflow:
             lines = "\n".join(
                 f"- input{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}" for e in errors[:20]
             )
-            raise ApplicationError(f"the run's input does not match the segment's input_schema:\n{lines}",
-                                   type=INVALID_INPUT, non_retryable=True)
+            raise ApplicationError(
+                f"the run's input does not match the segment's input_schema:\n{lines}",
+                type=INVALID_INPUT,
+                non_retryable=True,
+            )
 
     async def _capture_env(self, segment: dict[str, Any]) -> dict[str, str]:
         """`$env` values, read once per run by a local activity so that replay sees the same values."""

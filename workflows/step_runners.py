@@ -22,6 +22,9 @@ from workflows.parallel import run_parallel_split
 
 DEFAULT_ACTIVITY_TIMEOUT = timedelta(minutes=5)
 DEFAULT_LOCAL_ACTIVITY_TIMEOUT = timedelta(seconds=30)
+HEARTBEAT_TIMEOUT = timedelta(seconds=20)
+"""Step activities heartbeat every second (activities.heartbeat): a worker that died mid-step is
+noticed after this long, and the step retried elsewhere, instead of at the step's timeout."""
 DEFAULT_RETRY = RetrySpec()
 
 
@@ -42,19 +45,25 @@ async def run_condition(
     try:
         value = interp.evaluate(config["expression"])
     except ExpressionError as err:
-        raise StepFailure(step.step_id, step.type, f"expression: {err.message}", "ExpressionError",
-                          interp.scope.path) from None
+        raise StepFailure(
+            step.step_id, step.type, f"expression: {err.message}", "ExpressionError", interp.scope.path
+        ) from None
     if value is None:
         value = False
     if not isinstance(value, bool):
-        raise StepFailure(step.step_id, step.type,
-                          f"expression must give true or false, but gave {type(value).__name__} {value!r}",
-                          "ExpressionError", interp.scope.path)
+        raise StepFailure(
+            step.step_id,
+            step.type,
+            f"expression must give true or false, but gave {type(value).__name__} {value!r}",
+            "ExpressionError",
+            interp.scope.path,
+        )
     return StepOutcome(value, "true" if value else "false")
 
 
-def _activity_input(interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any],
-                    visit: int) -> StepActivityInput:
+def _activity_input(
+    interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int
+) -> StepActivityInput:
     evaluates = bool(step_type.expression_fields)
     return StepActivityInput(
         step_id=step.step_id,
@@ -89,6 +98,7 @@ async def run_activity(
             step_input,
             start_to_close_timeout=timeout,
             retry_policy=retry_policy(step),
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             activity_id=f"{interp.scope.path}{step.step_id}#{visit}",
             summary=step.label,
         )
