@@ -1,0 +1,1 @@
+"""One router per concern: catalog/segments, runs, tasks, events (SSE), slack."""

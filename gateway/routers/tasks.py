@@ -1,0 +1,48 @@
+"""Human tasks of a run: list them, answer one (the `respond` update)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from gateway.auth import Tenant
+from gateway.deps import Client
+from gateway.models import ErrorResponse, TaskAnswer, TaskAnswered, TaskList
+from gateway.respond import respond
+from gateway.runs_access import describe_run
+from gateway.status_query import query_status
+
+router = APIRouter(prefix="/runs/{run_id}/tasks", tags=["tasks"])
+
+_STATUS = {"conflict": status.HTTP_409_CONFLICT, "invalid": 422, "unavailable": 504}
+
+
+@router.get("", response_model=TaskList, responses={404: {"model": ErrorResponse}})
+async def list_tasks(run_id: str, client: Client, tenant: Tenant) -> TaskList:
+    await describe_run(client, run_id, tenant)
+    view = await query_status(client, run_id)
+    return TaskList(
+        run_id=run_id, open_tasks=view.get("open_tasks") or [], closed_tasks=view.get("closed_tasks") or []
+    )
+
+
+@router.post(
+    "/{task_id:path}",
+    response_model=TaskAnswered,
+    responses={
+        404: {"model": ErrorResponse, "description": "no such run"},
+        409: {"model": ErrorResponse, "description": "the task is closed, not open yet, or unknown"},
+        422: {"model": ErrorResponse, "description": "the answer does not fit the task"},
+        504: {"model": ErrorResponse, "description": "no worker took the answer in time"},
+    },
+)
+async def answer_task(
+    run_id: str, task_id: str, body: TaskAnswer, client: Client, tenant: Tenant
+) -> TaskAnswered:
+    await describe_run(client, run_id, tenant)
+    payload: dict[str, Any] = {"task_id": task_id, **body.model_dump(exclude_none=True)}
+    result = await respond(client, run_id, payload)
+    if result.outcome != "accepted":
+        raise HTTPException(_STATUS[result.outcome], result.reason)
+    return TaskAnswered(run_id=run_id, task_id=task_id, answer=result.answer or {})

@@ -1,0 +1,93 @@
+"""Gateway settings, from `SEGMENTS_GATEWAY_*` environment variables (plus the `TEMPORAL_*` ones).
+
+Bearer tokens are each bound to one tenant: `SEGMENTS_GATEWAY_TOKENS="tok1=acme,tok2=globex"`
+or a file (`SEGMENTS_GATEWAY_TOKENS_FILE`, one `token=tenant` a line, `#` comments). The Slack
+signing secret is a worker-style secret: `SEGMENTS_SECRET_<name>`, the name from
+`SEGMENTS_GATEWAY_SLACK_SIGNING_SECRET_NAME` (default `SLACK_SIGNING_SECRET`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from activities.secrets import EnvSecretProvider
+from client.settings import ConnectionSettings
+
+PREFIX = "SEGMENTS_GATEWAY_"
+DEFAULT_MAX_BODY = 1_000_000
+DEFAULT_SLACK_RESPONSE_PREFIX = "https://hooks.slack.com/"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+def parse_pairs(text: str, variable: str) -> dict[str, str]:
+    """`"a=x,b=y"` (or one pair a line) -> {"a": "x", "b": "y"}."""
+    pairs: dict[str, str] = {}
+    for raw in text.replace("\n", ",").split(","):
+        item = raw.strip()
+        if not item or item.startswith("#"):
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise SettingsError(f"{variable}: '{item}' is not of the form key=value")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _list(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    tokens: Mapping[str, str] = field(default_factory=dict)
+    """Bearer token -> tenant id."""
+    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    definitions_dir: Path | None = None
+    """Stored definitions for `segment_ref`: `<dir>/<segment_id>/<version>.json`."""
+    slack_signing_secret: str | None = None
+    slack_users: Mapping[str, str] = field(default_factory=dict)
+    """Slack user id -> responder name; unmapped users answer as their Slack username."""
+    slack_tenant: str | None = None
+    """When set, Slack buttons answer only runs of this tenant."""
+    slack_response_url_prefixes: tuple[str, ...] = (DEFAULT_SLACK_RESPONSE_PREFIX,)
+    """A `response_url` outside these prefixes is never called (no request forgery through it)."""
+    slack_max_age_seconds: int = 300
+    sse_ping_seconds: float = 15.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
+        env = environ if environ is not None else os.environ
+        tokens = parse_pairs(env.get(PREFIX + "TOKENS", ""), PREFIX + "TOKENS")
+        tokens_file = env.get(PREFIX + "TOKENS_FILE")
+        if tokens_file:
+            try:
+                text = Path(tokens_file).read_text()
+            except OSError as err:
+                raise SettingsError(f"{PREFIX}TOKENS_FILE: cannot read '{tokens_file}': {err}") from None
+            tokens.update(parse_pairs(text, PREFIX + "TOKENS_FILE"))
+        secret_name = env.get(PREFIX + "SLACK_SIGNING_SECRET_NAME", "SLACK_SIGNING_SECRET")
+        definitions = env.get(PREFIX + "DEFINITIONS_DIR")
+        try:
+            max_body = int(env.get(PREFIX + "MAX_BODY_BYTES", DEFAULT_MAX_BODY))
+        except ValueError:
+            raise SettingsError(f"{PREFIX}MAX_BODY_BYTES must be a number of bytes") from None
+        return cls(
+            tokens=tokens,
+            connection=ConnectionSettings.from_env(env),
+            cors_origins=_list(env.get(PREFIX + "CORS_ORIGINS")),
+            max_body_bytes=max_body,
+            definitions_dir=Path(definitions) if definitions else None,
+            slack_signing_secret=EnvSecretProvider(env).get(secret_name),
+            slack_users=parse_pairs(env.get(PREFIX + "SLACK_USERS", ""), PREFIX + "SLACK_USERS"),
+            slack_tenant=env.get(PREFIX + "SLACK_TENANT") or None,
+            slack_response_url_prefixes=_list(env.get(PREFIX + "SLACK_RESPONSE_URL_PREFIXES"))
+            or (DEFAULT_SLACK_RESPONSE_PREFIX,),
+        )
