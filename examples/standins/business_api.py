@@ -6,6 +6,8 @@ Tickets (bearer token `tickets_token`):
 
 ERP (bearer token `erp_token`):
 - `GET /inventory/{sku}` → `{"sku", "available", "unit_price"}`, or 404 for an unknown SKU;
+- `POST /inventory/check` with a list of `{"sku", "qty"}` → `{"available": bool, "lines": [...]}`,
+  each line saying whether that SKU has the quantity (an unknown SKU has none);
 - `POST /orders` → 201 with the order and its `order_id` (`PO-5001`...);
 - `GET /orders` → every order received, so a test or a demo can count them.
 
@@ -72,6 +74,7 @@ class BusinessApi:
         app = web.Application(middlewares=[self._record])
         app.router.add_post("/tickets", self._create_ticket)
         app.router.add_get("/tickets", self._list(self.tickets, self.tickets_token))
+        app.router.add_post("/inventory/check", self._check_inventory)
         app.router.add_get("/inventory/{sku}", self._inventory)
         app.router.add_post("/orders", self._create_order)
         app.router.add_get("/orders", self._list(self.orders, self.erp_token))
@@ -104,6 +107,23 @@ class BusinessApi:
         if sku not in INVENTORY:
             return web.json_response({"error": f"unknown sku {sku}"}, status=404)
         return web.json_response({"sku": sku, **INVENTORY[sku]})
+
+    async def _check_inventory(self, request: web.Request) -> web.Response:
+        if (refused := _unauthorized(request, self.erp_token)) is not None:
+            return refused
+        try:
+            items = await request.json()
+        except ValueError:
+            return web.json_response({"error": "the body is not JSON"}, status=400)
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            return web.json_response({"error": "the body must be a list of {sku, qty}"}, status=400)
+        lines = []
+        for item in items:
+            stock = INVENTORY.get(str(item.get("sku")), {}).get("available", 0)
+            lines.append(
+                {"sku": item.get("sku"), "qty": item.get("qty"), "in_stock": stock >= (item.get("qty") or 0)}
+            )
+        return web.json_response({"available": all(line["in_stock"] for line in lines), "lines": lines})
 
     async def _create(
         self, request: web.Request, collection: _Collection, token: str, extra: dict[str, Any]
