@@ -113,8 +113,8 @@ class Gateway:
         return httpx.AsyncClient(base_url=self.url, headers=headers or {}, timeout=30)
 
 
-@pytest.fixture(scope="session")
-async def gateway(
+@pytest.fixture(scope="session", name="gateway")
+async def gateway_fixture(
     client: Client, worker: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Gateway]:
     definitions = tmp_path_factory.mktemp("definitions")

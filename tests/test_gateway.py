@@ -17,7 +17,7 @@ from tests.gateway_support import (
     SMALL_ORDER,
     Gateway,
     eventually,
-    gateway,  # noqa: F401  (fixture)
+    gateway_fixture,  # noqa: F401  (the `gateway` fixture)
 )
 
 

@@ -113,7 +113,7 @@ async def _process(
             settings, response_url, {"replace_original": True, "text": _outcome_text(run_id, payload)}
         )
     elif not _same_answer(result, payload):
-        text = f"Your answer was not taken: {result.reason}"
+        text = f"Run `{run_id}`: your answer was not taken: {result.reason}"
         await _reply(
             settings, response_url, {"response_type": "ephemeral", "replace_original": False, "text": text}
         )

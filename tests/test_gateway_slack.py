@@ -1,0 +1,109 @@
+"""Slack interactivity: signed button clicks answer a task once; forged or stale ones change nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from tests.gateway_support import (
+    ACME,
+    APPROVAL_SEGMENT,
+    BIG_ORDER,
+    Gateway,
+    button_click,
+    eventually,
+    gateway_fixture,  # noqa: F401  (the `gateway` fixture)
+    read_events,
+    slack_request,
+)
+
+
+async def _waiting_run(gateway: Gateway) -> str:
+    async with gateway.http(ACME) as http:
+        run_id = str(
+            (await http.post("/runs", json={"segment": APPROVAL_SEGMENT, "input": BIG_ORDER})).json()[
+                "run_id"
+            ]
+        )
+        assert await eventually(lambda: _open(gateway, run_id))
+    return run_id
+
+
+async def _open(gateway: Gateway, run_id: str) -> list[str]:
+    async with gateway.http(ACME) as http:
+        return [t["task_id"] for t in (await http.get(f"/runs/{run_id}/tasks")).json()["open_tasks"]]
+
+
+async def _messages_for(gateway: Gateway, run_id: str) -> list[dict[str, Any]]:
+    return [m for m in gateway.slack.messages if run_id in json.dumps(m)]
+
+
+async def test_signed_click_approves_once_and_updates_the_message(gateway: Gateway) -> None:
+    run_id = await _waiting_run(gateway)
+    body, headers = slack_request(
+        button_click(run_id, "approve", "approve", f"{gateway.slack_url}/actions/1")
+    )
+    async with gateway.http() as http:
+        began = time.monotonic()
+        first = await http.post("/slack/interactions", content=body, headers=headers)
+        elapsed = time.monotonic() - began
+        again = await http.post("/slack/interactions", content=body, headers=headers)
+        assert first.status_code == 200 and again.status_code == 200
+        assert elapsed < 3.0
+        async with gateway.http(ACME) as api:
+            done = await eventually(lambda: _result(api, run_id))
+            assert done == {"placed": True, "total": 150}
+        # After a gateway restart the replay is not in its memory: Temporal's closed task is the guard.
+        gateway.app.state.slack_seen.clear()
+        replay = await http.post("/slack/interactions", content=body, headers=headers)
+        assert replay.status_code == 200
+        async with gateway.http(ACME) as api:
+            events = await read_events(api, run_id)
+    answered = [e["data"] for e in events if e["event"] == "task.answered"]
+    assert answered == [answered[0]] and answered[0]["responder"] == "alice"  # U123 -> alice
+    messages = await eventually(lambda: _messages_for(gateway, run_id))
+    assert len(messages) == 1
+    assert messages[0]["replace_original"] is True and "approved by alice" in messages[0]["text"]
+
+
+async def _result(api: Any, run_id: str) -> Any:
+    response = await api.get(f"/runs/{run_id}/result")
+    return response.json()["result"] if response.status_code == 200 else None
+
+
+async def test_forged_stale_or_unsigned_clicks_are_refused(gateway: Gateway) -> None:
+    run_id = await _waiting_run(gateway)
+    click = button_click(run_id, "approve", "reject", f"{gateway.slack_url}/actions/2")
+    body, headers = slack_request(click)
+    tampered = body.replace(b"reject", b"approve")
+    stale_body, stale = slack_request(click, timestamp=int(time.time()) - 6 * 60)
+    wrong_secret = slack_request(click, secret="not-the-secret")
+    async with gateway.http() as http:
+        cases = [
+            (tampered, headers),
+            (stale_body, stale),
+            wrong_secret,
+            (body, {"Content-Type": headers["Content-Type"]}),
+            (body, {k: v for k, v in headers.items() if k != "X-Slack-Signature"}),
+        ]
+        for content, case_headers in cases:
+            response = await http.post("/slack/interactions", content=content, headers=case_headers)
+            assert response.status_code == 401, response.text
+    assert await _open(gateway, run_id) == ["approve"]
+    assert await _messages_for(gateway, run_id) == []
+    async with gateway.http(ACME) as api:
+        await api.post(f"/runs/{run_id}/cancel")
+
+
+async def test_refused_click_is_told_to_the_clicker_only(gateway: Gateway) -> None:
+    run_id = await _waiting_run(gateway)
+    click = button_click(run_id, "approve", "approve", f"{gateway.slack_url}/actions/3", user="U999")
+    body, headers = slack_request(click)  # U999 is unmapped: answers as its username, not assigned
+    async with gateway.http() as http:
+        assert (await http.post("/slack/interactions", content=body, headers=headers)).status_code == 200
+    messages = await eventually(lambda: _messages_for(gateway, run_id))
+    assert messages[0]["response_type"] == "ephemeral" and "slack-u999" in messages[0]["text"]
+    assert await _open(gateway, run_id) == ["approve"]
+    async with gateway.http(ACME) as api:
+        await api.post(f"/runs/{run_id}/cancel")
