@@ -20,8 +20,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.branch_input import BRANCH_WORKFLOW_NAME, BranchInput
     from workflows.errors import StepFailure
     from workflows.interpreter import Interpreter
-    from workflows.parallel import branch_failure_error
+    from workflows.parallel import branch_failure_error, forward_to_branches
     from workflows.step_runners import default_runners
+    from workflows.task_board import TaskBoard
+    from workflows.task_relay import branch_board, branch_respond
 
 
 @workflow.defn(name=BRANCH_WORKFLOW_NAME)
@@ -29,10 +31,18 @@ class SegmentBranchWorkflow:
     def __init__(self) -> None:
         self._interp: Interpreter | None = None
         self._phase = "running"
+        self._paused = False
+        self._root_id = ""
+        self._board: TaskBoard | None = None
 
     @workflow.run
     async def run(self, request: BranchInput) -> Any:
         definition = SegmentDefinition.model_validate(request.segment)  # validated whole by the root run
+        self._root_id = request.root_workflow_id
+        # this branch's human tasks are listed and answered through the root (workflows/task_relay.py)
+        board = branch_board(request.root_workflow_id)
+        board.human_steps = {s.step_id for s in definition.steps if s.type == "human_task"}
+        self._board = board
         interp = Interpreter(
             definition,
             worker_catalog(),
@@ -43,14 +53,19 @@ class SegmentBranchWorkflow:
             request.scope,
         )
         interp.state.outputs.update(request.outputs)
+        interp.state.paused = self._paused
+        interp.human_tasks = board
         self._interp = interp
         try:
             ended = await interp.run_from(request.start)
+            await board.drain()
         except StepFailure as failure:
             self._phase = "failed"
+            board.cancel_all()
             raise branch_failure_error(failure) from None
         except asyncio.CancelledError:
             self._phase = "cancelled"
+            board.cancel_all()
             raise
         self._phase = "completed"
         if not ended:
@@ -69,3 +84,25 @@ class SegmentBranchWorkflow:
             "steps_done": [asdict(r) for r in interp.state.done] if interp else [],
             "steps_running": [asdict(r) for r in interp.state.running.values()] if interp else [],
         }
+
+    @workflow.signal(name="respond")
+    async def respond(self, payload: Any) -> None:
+        """An answer the root accepted and forwarded; checked again here (an escalation may have
+        crossed it), a refusal is reported back to the root."""
+        if self._board is not None:
+            await branch_respond(self._board, self._root_id, payload)
+
+    @workflow.signal(name="pause")
+    async def pause(self) -> None:
+        """Forwarded by the parent: no new step starts in this branch until `resume`."""
+        await self._set_paused(True, "pause")
+
+    @workflow.signal(name="resume")
+    async def resume(self) -> None:
+        await self._set_paused(False, "resume")
+
+    async def _set_paused(self, paused: bool, signal_name: str) -> None:
+        self._paused = paused
+        if self._interp is not None:
+            self._interp.state.paused = paused
+            await forward_to_branches(self._interp, signal_name)

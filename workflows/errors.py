@@ -11,6 +11,14 @@ INVALID_SEGMENT = "InvalidSegment"
 INVALID_INPUT = "InvalidInput"
 
 
+class ContinueAsNewNeeded(Exception):
+    """Raised by the interpreter at a quiet step boundary when the run should continue as new."""
+
+    def __init__(self, next_step: str) -> None:
+        super().__init__(next_step)
+        self.next_step = next_step
+
+
 class StepFailure(Exception):
     """A step failed after its retries; `on_error` decides whether the run fails or routes."""
 

@@ -19,7 +19,7 @@ from segments.catalog import Catalog, StepType
 from segments.expressions import EvalClock, ExpressionError, evaluate, render
 from segments.graph import Graph
 from segments.models import SegmentDefinition, Step
-from workflows.errors import StepFailure
+from workflows.errors import ContinueAsNewNeeded, StepFailure
 from workflows.task_board import TaskBoard
 from workflows.tracing import record_step_span
 
@@ -76,6 +76,8 @@ class InterpreterState:
     running: dict[str, RunningStep] = field(default_factory=dict)
     ended: dict[str, Any] = field(default_factory=dict)
     paused: bool = False
+    children: set[str] = field(default_factory=set)
+    """Workflow ids of the branch children running now: pause and resume are forwarded to them."""
 
 
 def workflow_clock() -> EvalClock:
@@ -103,6 +105,13 @@ class Interpreter:
         self.scope = scope or BranchScope()
         self.state = InterpreterState()
         self.clock = workflow_clock()
+        self.continue_check: Callable[[], bool] | None = None
+        """Set by the root workflow: asked at each quiet step boundary whether to continue as new."""
+        self.steps_this_run = 0
+        """Step visits finished in this Temporal run (not counting earlier runs of the chain)."""
+        self.done_before = 0
+        """Step visits finished in earlier runs of a run that continued as new."""
+        self._active_paths = 0
         self.human_tasks: TaskBoard | None = None
         """Where human_task steps list their tasks; set by the workflow that owns this interpreter
         (the root's board, or a branch's board that reports to the root)."""
@@ -145,10 +154,32 @@ class Interpreter:
         return self.state.ended
 
     async def _walk(self, step_id: str) -> None:
+        self._active_paths += 1
+        try:
+            await self._walk_path(step_id)
+        finally:
+            self._active_paths -= 1
+
+    def _quiet(self) -> bool:
+        """One path, nothing running, no task open: the whole run's state is plain data."""
+        board = self.human_tasks
+        return (
+            self._active_paths == 1
+            and not self.state.running
+            and not self.state.children
+            and (board is None or not board.has_open())
+        )
+
+    def done_total(self) -> int:
+        return self.done_before + len(self.state.done)
+
+    async def _walk_path(self, step_id: str) -> None:
         current = step_id
         while True:
             if current == self.scope.stop_at:
                 return
+            if self.continue_check is not None and self._quiet() and self.continue_check():
+                raise ContinueAsNewNeeded(current)
             outcome = await self.run_step(current)
             source = outcome.route_from or current
             targets = self.graph.targets(source, outcome.port)
@@ -206,6 +237,7 @@ class Interpreter:
         self._record(step_id, visit, outcome)
 
     def _record(self, step_id: str, visit: int, outcome: StepOutcome) -> None:
+        self.steps_this_run += 1
         self.state.outputs[step_id] = outcome.output
         self.state.done.append(
             StepRecord(step_id, visit, outcome.port, workflow.now().isoformat(), self.scope.path)

@@ -179,12 +179,21 @@ async def _run_branches(
             )
 
 
+async def forward_to_branches(interp: Interpreter, signal_name: str) -> None:
+    """Send `pause` or `resume` on to every branch child running now (each forwards to its own)."""
+    for child_id in sorted(interp.state.children):
+        await workflow.get_external_workflow_handle(child_id).signal(signal_name)
+
+
 async def _run_branch(interp: Interpreter, split: Step, join_id: str, branch: Branch) -> BranchResult:
+    child_id = f"{interp.run.run_id}/{branch.scope.path.rstrip('/')}"
+    await workflow.wait_condition(lambda: not interp.state.paused)  # a paused run starts no branch
+    interp.state.children.add(child_id)
     try:
         output = await workflow.execute_child_workflow(
             BRANCH_WORKFLOW_NAME,
             _branch_input(interp, join_id, branch),
-            id=f"{interp.run.run_id}/{branch.scope.path.rstrip('/')}",
+            id=child_id,
             cancellation_type=workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
             parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
             static_summary=f"Branch {branch.scope.path.rstrip('/')} of {split.label}",
@@ -193,6 +202,8 @@ async def _run_branch(interp: Interpreter, split: Step, join_id: str, branch: Br
         if isinstance(err.cause, CancelledError):
             return BranchResult(branch.position, cancelled=True)
         return BranchResult(branch.position, error=_branch_error(branch, err))
+    finally:
+        interp.state.children.discard(child_id)
     return BranchResult(branch.position, output=output)
 
 

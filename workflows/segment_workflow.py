@@ -23,8 +23,10 @@ with workflow.unsafe.imports_passed_through():
     from segments.expressions import ExpressionError
     from segments.registry import worker_catalog
     from segments.validation import InvalidSegment, parse_definition
-    from workflows.errors import INVALID_INPUT, INVALID_SEGMENT, StepFailure
+    from workflows.continue_as_new import carried_state, continue_check, restore
+    from workflows.errors import INVALID_INPUT, INVALID_SEGMENT, ContinueAsNewNeeded, StepFailure
     from workflows.interpreter import Interpreter
+    from workflows.parallel import forward_to_branches
     from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
     from workflows.step_runners import default_runners
     from workflows.task_board import HumanTask, TaskBoard
@@ -64,21 +66,28 @@ class SegmentWorkflow:
             self._board.human_steps = {s.step_id for s in definition.steps if s.type == "human_task"}
             self._board.resolve_pending()
             self._check_input(definition.input_schema, run_input)
-            env = await self._capture_env(segment)
+            carried = request.get("resume")
+            env = carried["env"] if carried else await self._capture_env(segment)
             run = RunInfo(
                 run_id=workflow.info().workflow_id,
                 segment_id=definition.segment_id,
                 tenant_id=self._tenant_id,
-                started_at=workflow.info().start_time.isoformat(),
+                started_at=carried["started_at"] if carried else workflow.info().start_time.isoformat(),
             )
             self._interp = Interpreter(definition, worker_catalog(), default_runners(), run, run_input, env)
-            self._interp.state.paused = self._paused
             self._interp.human_tasks = self._board
-            start = self._interp.graph.entrypoint(definition.entrypoint)
+            if carried:
+                restore(self._interp, self._board, carried)
+                self._paused = self._paused or bool(carried.get("paused"))
+            self._interp.state.paused = self._paused
+            self._interp.continue_check = continue_check(self._interp, request.get("options"))
+            start = carried["next_step"] if carried else self._interp.graph.entrypoint(definition.entrypoint)
             assert start is not None  # validation guarantees one
             ended = await self._interp.run_from(start)
             await self._board.drain()
             result = self._interp.render(definition.output) if definition.output is not None else ended
+        except ContinueAsNewNeeded as boundary:
+            await self._continue_as_new(request, boundary.next_step)
         except InvalidSegment as err:
             self._fail(str(err))
             raise ApplicationError(
@@ -102,6 +111,14 @@ class SegmentWorkflow:
             raise
         self._set_phase("completed")
         return result
+
+    async def _continue_as_new(self, request: dict[str, Any], next_step: str) -> None:
+        """Hand the run over to a fresh history; see workflows/continue_as_new.py."""
+        assert self._interp is not None
+        await self._board.drain()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        carried = carried_state(self._interp, self._board, next_step, self._paused)
+        workflow.continue_as_new({**request, "resume": carried})
 
     # --- start-up ----------------------------------------------------------------------
 
@@ -178,6 +195,7 @@ class SegmentWorkflow:
             "tenant_id": self._tenant_id,
             "phase": phase,
             "steps_done": [asdict(r) for r in interp.state.done] if interp else [],
+            "steps_done_total": interp.done_total() if interp else 0,
             "steps_running": [asdict(r) for r in interp.state.running.values()] if interp else [],
             "steps_pending": interp.pending_steps() if interp else [],
             **self._board.status_fields(),
@@ -185,21 +203,22 @@ class SegmentWorkflow:
         }
 
     @workflow.signal(name="pause")
-    def pause(self) -> None:
-        """No new step starts until `resume`; steps already running finish."""
-        self._paused = True
-        if self._interp:
-            self._interp.state.paused = True
-        if self._phase == "running":
-            self._set_phase("running")
+    async def pause(self) -> None:
+        """No new step starts until `resume`, in this run and its running branches; steps already
+        running finish."""
+        await self._set_paused(True, "pause")
 
     @workflow.signal(name="resume")
-    def resume(self) -> None:
-        self._paused = False
-        if self._interp:
-            self._interp.state.paused = False
+    async def resume(self) -> None:
+        await self._set_paused(False, "resume")
+
+    async def _set_paused(self, paused: bool, signal_name: str) -> None:
+        self._paused = paused
         if self._phase == "running":
             self._set_phase("running")
+        if self._interp:
+            self._interp.state.paused = paused
+            await forward_to_branches(self._interp, signal_name)
 
     # --- human tasks: see workflows/task_board.py ------------------------------------------
 
