@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,8 +21,9 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from examples.standins import serve_standins
 from tests.temporal_binaries import find_binary
-from worker import running_worker
+from worker import build_components, running_worker
 from workflows.search_attributes import ALL_KEYS
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -102,12 +104,110 @@ async def paused_and_resumed(client: Client) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def _wait_open_task(handle: WorkflowHandle[Any, Any], count: int = 1) -> None:
+    for _ in range(200):
+        status = await handle.query("status")
+        if len(status["open_tasks"]) >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{handle.id}: no open task")
+
+
+async def support_ticket(client: Client) -> WorkflowHandle[Any, Any]:
+    handle = await _start(client, "support_ticket", *_example("support_ticket"))
+    await handle.result()
+    return handle
+
+
+async def order_approved(client: Client) -> WorkflowHandle[Any, Any]:
+    handle = await _start(client, "order_approved", *_example("order_processing"))
+    await _wait_open_task(handle)
+    await handle.execute_update(
+        "respond", {"task_id": "approve", "responder": "finance-anna", "decision": "approve"}
+    )
+    await handle.result()
+    return handle
+
+
+async def order_rejected_by_signal(client: Client) -> WorkflowHandle[Any, Any]:
+    handle = await _start(client, "order_rejected_by_signal", *_example("order_processing"))
+    await _wait_open_task(handle)
+    await handle.signal("respond", {"task_id": "approve", "responder": "eve", "decision": "approve"})
+    await handle.signal("respond", {"task_id": "approve", "responder": "finance-ben", "decision": "reject"})
+    await handle.result()
+    return handle
+
+
+async def enrich_items_map(client: Client) -> WorkflowHandle[Any, Any]:
+    handle = await _start(client, "enrich_items_map", *_example("enrich_items"))
+    await handle.result()
+    return handle
+
+
+async def branch_tasks(client: Client) -> WorkflowHandle[Any, Any]:
+    from tests.test_branch_tasks import DOCS, REVIEW_EACH
+
+    handle = await _start(client, "branch_tasks", REVIEW_EACH, DOCS)
+    await _wait_open_task(handle, 2)
+    await handle.execute_update(
+        "respond", {"task_id": "review[0]/review", "responder": "ann", "decision": "approve"}
+    )
+    await handle.signal("respond", {"task_id": "review[1]/review", "responder": "bob", "decision": "reject"})
+    await handle.result()
+    return handle
+
+
+async def continued_as_new(client: Client) -> WorkflowHandle[Any, Any]:
+    from tests.test_long_runs import LOOP
+
+    handle = await client.start_workflow(
+        "SegmentWorkflow",
+        {"segment": LOOP, "input": {"steps": 40}, "options": {"continue_as_new_after_steps": 30}},
+        id="replay-continued_as_new",
+        task_queue=TASK_QUEUE,
+    )
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "pricing_loop": pricing_loop,
     "routed_error": routed_error,
     "invalid_segment": invalid_segment,
     "paused_and_resumed": paused_and_resumed,
+    "support_ticket": support_ticket,
+    "order_approved": order_approved,
+    "order_rejected_by_signal": order_rejected_by_signal,
+    "enrich_items_map": enrich_items_map,
+    "branch_tasks": branch_tasks,
+    "continued_as_new": continued_as_new,
 }
+
+
+async def _histories(client: Client, handle: WorkflowHandle[Any, Any]) -> list[tuple[str, Any]]:
+    """Every history a scenario made: each run of a continue-as-new chain, and each branch child."""
+    found: list[tuple[str, Any]] = []
+    run_id = (await handle.describe()).raw_description.workflow_execution_info.first_run_id
+    part = 0
+    while run_id:
+        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+        found.append((f"run{part}" if part else "", history))
+        part += 1
+        last = history.events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if (last.HasField("workflow_execution_continued_as_new_event_attributes"))
+            else ""
+        )
+    for _, history in list(found):
+        for event in history.events:
+            if event.HasField("child_workflow_execution_started_event_attributes"):
+                child = event.child_workflow_execution_started_event_attributes.workflow_execution
+                child_history = await client.get_workflow_handle(
+                    child.workflow_id, run_id=child.run_id
+                ).fetch_history()
+                found.append((child.workflow_id.split("/", 1)[1].replace("/", "_"), child_history))
+    return found
 
 
 async def record(selected: list[str]) -> None:
@@ -115,14 +215,19 @@ async def record(selected: list[str]) -> None:
         dev_server_existing_path=find_binary("temporal"), search_attributes=ALL_KEYS
     )
     try:
-        async with running_worker(env.client, TASK_QUEUE):
-            for name, scenario in SCENARIOS.items():
-                if selected and not any(s in name for s in selected):
-                    continue
-                handle = await scenario(env.client)
-                history = await handle.fetch_history()
-                (HISTORIES / f"{name}.json").write_text(json.dumps(history.to_json_dict(), indent=1) + "\n")
-                print(f"recorded {name}: {len(history.events)} events")
+        async with serve_standins(openai_port=0, api_port=0) as standins:
+            os.environ.update(standins.env())  # read by the worker's activities as it is built
+            async with running_worker(env.client, TASK_QUEUE, build_components(plugins=[])):
+                for name, scenario in SCENARIOS.items():
+                    if selected and not any(s in name for s in selected):
+                        continue
+                    handle = await scenario(env.client)
+                    for suffix, history in await _histories(env.client, handle):
+                        stem = f"{name}__{suffix}" if suffix else name
+                        (HISTORIES / f"{stem}.json").write_text(
+                            json.dumps(history.to_json_dict(), indent=1) + "\n"
+                        )
+                        print(f"recorded {stem}: {len(history.events)} events")
     finally:
         await env.shutdown()
 
