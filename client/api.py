@@ -9,8 +9,6 @@ print(await client.result(handle.id))
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from activities.functions import StepRegistry, load_plugins
 from client.settings import ConnectionSettings
 from segments.builtin_types import default_catalog
 from segments.catalog import Catalog
+from segments.hashing import definition_hash
 from segments.validation import InvalidSegment, Problem, validate_definition
 from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
 
@@ -36,12 +35,6 @@ def load_catalog(plugins: list[str] | None = None) -> Catalog:
     catalog = default_catalog()
     load_plugins(StepRegistry(catalog), plugins)
     return catalog
-
-
-def definition_hash(definition: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of a definition: pins exactly what a run ran."""
-    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass

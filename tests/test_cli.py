@@ -6,6 +6,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from segments.hashing import definition_hash
 from tests.cli_helpers import run_command, segments_cli, server_address
 from tests.temporal_binaries import find_binary
 
@@ -173,4 +174,7 @@ async def test_temporal_cli_can_start_a_run(client: Client, worker: str, tmp_pat
         str(request_file),
     )
     assert started.code == 0, started.stderr
-    assert await client.get_workflow_handle(run_id).result() == EXPECTED_RESULT
+    handle = client.get_workflow_handle(run_id)
+    assert await handle.result() == EXPECTED_RESULT
+    memo = await (await handle.describe()).memo()
+    assert memo == {"segment_hash": definition_hash(request["segment"]), "segment_version": "1.0.0"}

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.contracts import CAPTURE_ENV_ACTIVITY, RunInfo
     from segments.expressions import ExpressionError
+    from segments.hashing import definition_hash
     from segments.registry import worker_catalog
     from segments.validation import InvalidSegment, parse_definition
     from workflows.continue_as_new import carried_state, continue_check, restore
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.task_relay import TASK_EVENT_SIGNAL, forward, on_task_event
 
 WORKFLOW_NAME = "SegmentWorkflow"
+PATCH_PIN_DEFINITION = "pin-definition-in-memo"
 RESPONSE_REFUSED = "ResponseRefused"
 
 
@@ -61,6 +63,7 @@ class SegmentWorkflow:
         self._tenant_id = request.get("tenant_id")
         self._segment_id = segment.get("segment_id") if isinstance(segment, dict) else None
         self._publish_identity()
+        self._pin_definition(segment)
         try:
             definition = parse_definition(segment, worker_catalog())
             self._board.human_steps = {s.step_id for s in definition.steps if s.type == "human_task"}
@@ -169,6 +172,17 @@ class SegmentWorkflow:
         if self._paused:
             return "paused"
         return "waiting_human" if self._board.has_open() else "running"
+
+    def _pin_definition(self, segment: Any) -> None:
+        """Record the definition's hash and version in the memo, for runs whose client did not.
+
+        Added after runs were already in flight: behind a patch, so their histories replay."""
+        if not workflow.patched(PATCH_PIN_DEFINITION):
+            return
+        if workflow.memo_value("segment_hash", None) is None and isinstance(segment, dict):
+            workflow.upsert_memo(
+                {"segment_hash": definition_hash(segment), "segment_version": segment.get("version")}
+            )
 
     def _set_phase(self, phase: str) -> None:
         self._phase = phase
