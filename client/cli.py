@@ -292,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_audit)
 
     sub.add_parser(
+        "gateway", help="serve the HTTP gateway for canvas platforms and Slack (see --help)", add_help=False
+    )
+    sub.add_parser(
         "codec-server", help="serve the payload codec for the Temporal Web UI (see --help)", add_help=False
     )
 
@@ -344,6 +347,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         from client.codec_server import main as codec_server_main
 
         _exit(None, codec_server_main(argv[1:]))
+    if argv[:1] == ["gateway"]:
+        from gateway.__main__ import main as gateway_main
+
+        _exit(None, gateway_main(argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         code = asyncio.run(args.handler(args))

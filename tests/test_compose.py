@@ -153,3 +153,14 @@ def test_codec_server_is_optional_and_runs_our_module(services: dict[str, dict[s
 
     with pytest.raises(SystemExit):
         main(["--help"])
+
+
+def test_gateway_serves_our_module_against_the_temporal_service(services: dict[str, dict[str, Any]]) -> None:
+    gateway = services["gateway"]
+    assert gateway["command"][:3] == ["python", "-m", "gateway"]
+    assert gateway["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert "SEGMENTS_GATEWAY_TOKENS" in gateway["environment"]
+    assert gateway["ports"] == ["8000:8000"]
+    assert (
+        gateway["depends_on"]["temporal-search-attributes"]["condition"] == "service_completed_successfully"
+    )
