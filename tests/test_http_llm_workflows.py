@@ -257,6 +257,8 @@ async def test_404_with_on_error_route_goes_out_on_the_error_port(
     assert list(result) == ["missing"]
     assert result["missing"]["step_id"] == "lookup" and result["missing"]["type"] == "HttpStatusError"
     assert "answered HTTP 404" in result["missing"]["message"]
+    assert result["missing"]["status"] == 404
+    assert "no such customer" in result["missing"]["body"]
 
 
 async def test_a_failing_run_does_not_reveal_the_secret(

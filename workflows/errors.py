@@ -23,7 +23,13 @@ class StepFailure(Exception):
     """A step failed after its retries; `on_error` decides whether the run fails or routes."""
 
     def __init__(
-        self, step_id: str, step_type: str, message: str, error_type: str | None = None, task_path: str = ""
+        self,
+        step_id: str,
+        step_type: str,
+        message: str,
+        error_type: str | None = None,
+        task_path: str = "",
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.step_id = step_id
@@ -31,10 +37,19 @@ class StepFailure(Exception):
         self.message = message
         self.error_type = error_type
         self.task_path = task_path
+        self.details = details or {}
+        """What the failing activity said besides its message (an HTTP error's `status` and `body`)."""
 
     def as_output(self) -> dict[str, Any]:
         """What goes out on the `error` port, for later steps to read."""
-        return {"error": {"message": self.message, "type": self.error_type, "step_id": self.step_id}}
+        return {
+            "error": {
+                **self.details,
+                "message": self.message,
+                "type": self.error_type,
+                "step_id": self.step_id,
+            }
+        }
 
     def to_application_error(self) -> ApplicationError:
         where = f"{self.task_path}{self.step_id}"
@@ -49,6 +64,17 @@ class StepFailure(Exception):
             type=STEP_FAILED,
             non_retryable=True,
         )
+
+
+def error_details(err: BaseException) -> dict[str, Any]:
+    """The first details object of the innermost application error (e.g. `{status, body}`)."""
+    cause: BaseException | None = err
+    found: dict[str, Any] = {}
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], dict):
+            found = cause.details[0]
+        cause = cause.cause if isinstance(cause, FailureError) else None
+    return found
 
 
 def describe_activity_error(err: ActivityError | ChildWorkflowError) -> tuple[str, str | None]:

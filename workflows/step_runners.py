@@ -15,7 +15,7 @@ from segments.catalog import StepType
 from segments.durations import parse_duration
 from segments.expressions import ExpressionError
 from segments.models import RetrySpec, Step
-from workflows.errors import StepFailure, describe_activity_error
+from workflows.errors import StepFailure, describe_activity_error, error_details
 from workflows.human_tasks import run_human_task
 from workflows.interpreter import Interpreter, StepOutcome, StepRunner
 from workflows.parallel import run_parallel_split
@@ -105,7 +105,9 @@ async def run_activity(
     except ActivityError as err:
         _reraise_cancellation(err)
         message, error_type = describe_activity_error(err)
-        raise StepFailure(step.step_id, step.type, message, error_type, interp.scope.path) from None
+        raise StepFailure(
+            step.step_id, step.type, message, error_type, interp.scope.path, error_details(err)
+        ) from None
     return StepOutcome(output, "out")
 
 
@@ -128,7 +130,9 @@ async def run_local_activity(
     except ActivityError as err:
         _reraise_cancellation(err)
         message, error_type = describe_activity_error(err)
-        raise StepFailure(step.step_id, step.type, message, error_type, interp.scope.path) from None
+        raise StepFailure(
+            step.step_id, step.type, message, error_type, interp.scope.path, error_details(err)
+        ) from None
     except ApplicationError as err:  # a local activity's failure arrives unwrapped
         raise StepFailure(step.step_id, step.type, err.message, err.type, interp.scope.path) from None
     return StepOutcome(output, "out")
