@@ -403,11 +403,20 @@ _RUN_ENDS = {
 
 
 async def export_audit(client: Client, workflow_id: str, run_id: str | None = None) -> list[Record]:
-    """The chained audit lines of a run (the latest run of `workflow_id` by default),
-    decoded with `client`'s data converter. Write them with `to_jsonl`."""
-    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
-    history = await handle.fetch_history()
+    """The chained audit lines of a run, decoded with `client`'s data converter; write them with
+    `to_jsonl`. Without `run_id`, the whole run: every Temporal run of `workflow_id` from the
+    first, following continue-as-new, in one chain."""
     converter = client.data_converter.with_context(
         WorkflowSerializationContext(namespace=client.namespace, workflow_id=workflow_id)
     )
-    return chain(await audit_records(history.events, converter, workflow_id=workflow_id))
+    if run_id is None:
+        description = await client.get_workflow_handle(workflow_id).describe()
+        run_id = description.raw_description.workflow_execution_info.first_run_id or None
+    records: list[Record] = []
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        records += await audit_records(history.events, converter, workflow_id=workflow_id)
+        last = history.events[-1] if history.events else None
+        if last is None or not last.HasField("workflow_execution_continued_as_new_event_attributes"):
+            return chain(records)
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
