@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from dataclasses import dataclass
 
 from temporalio.client import Client
@@ -39,3 +40,10 @@ async def segments_cli(client: Client, task_queue: str, *args: str) -> Completed
     return await run_command(
         find_binary("segments"), "--address", server_address(client), "--task-queue", task_queue, *args
     )
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now, for a server a test starts as a subprocess."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

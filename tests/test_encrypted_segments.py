@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import uuid
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 from temporalio.client import Client
 
 from client.settings import ConnectionSettings
-from tests.cli_helpers import server_address
+from tests.cli_helpers import free_port, server_address
 from tests.temporal_binaries import find_binary
 from worker import build_components, running_worker
 
@@ -27,12 +26,6 @@ def _leak_forms(text: str) -> list[str]:
     for pad in range(3):
         forms.append(base64.b64encode(b"\0" * pad + text.encode()).decode()[4:-4])
     return forms
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_encrypted_run_hides_the_canary_and_the_codec_server_reveals_it(
@@ -76,7 +69,7 @@ async def test_encrypted_run_hides_the_canary_and_the_codec_server_reveals_it(
     for form in _leak_forms(CANARY) + _leak_forms(CANARY.upper()):
         assert form not in raw
 
-    port = _free_port()
+    port = free_port()
     codec_server = await asyncio.create_subprocess_exec(
         find_binary("segments"),
         "codec-server",

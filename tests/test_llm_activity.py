@@ -344,5 +344,5 @@ def test_providers_read_their_settings_from_the_environment() -> None:
     env = {"OPENAI_API_KEY": "k1", "OPENAI_BASE_URL": "http://gw/v1", "ANTHROPIC_API_KEY": "k2"}
     openai_provider = OpenAIProvider(environ=env)
     anthropic_provider = AnthropicProvider(environ=env)
-    assert openai_provider._api_key == "k1" and openai_provider._base_url == "http://gw/v1"
-    assert anthropic_provider._api_key == "k2" and anthropic_provider._base_url is None
+    assert openai_provider._client.api_key == "k1" and openai_provider._client.base_url == "http://gw/v1"
+    assert anthropic_provider._client.api_key == "k2" and anthropic_provider._client.base_url is None

@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -28,7 +27,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from examples.standins import Standins, serve_standins
-from tests.cli_helpers import run_command, segments_cli
+from tests.cli_helpers import free_port, run_command, segments_cli
 from tests.temporal_binaries import find_binary
 from worker import build_components, running_worker
 from workflows.search_attributes import ALL_KEYS, SEGMENT_PHASE
@@ -39,18 +38,12 @@ ORDER_INPUT = json.loads((ROOT / "examples" / "order_processing.input.json").rea
 APPROVE = {"task_id": "approve", "responder": "finance-anna", "decision": "approve", "comment": "ok"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class DevServer:
     """`temporal server start-dev` on a SQLite file, as the README runs it, stoppable and restartable."""
 
     def __init__(self, database: Path) -> None:
         self.database = database
-        self.port = _free_port()
+        self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
 
     @property

@@ -36,7 +36,7 @@ def _step_types(path: Path) -> set[str]:
     payload = first["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]["data"]
     request = json.loads(base64.b64decode(payload))
     segment = request.get("segment", {}) if isinstance(request, dict) else {}
-    return {step.get("type") for step in segment.get("steps", []) if isinstance(step, dict)}
+    return {str(step.get("type")) for step in segment.get("steps", []) if isinstance(step, dict)}
 
 
 def test_the_corpus_covers_every_built_in_step_type() -> None:

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.branch_input import BRANCH_WORKFLOW_NAME, BranchInput
     from workflows.errors import StepFailure
     from workflows.interpreter import Interpreter
-    from workflows.parallel import branch_failure_error, forward_to_branches
+    from workflows.parallel import apply_pause, branch_failure_error
     from workflows.step_runners import default_runners
     from workflows.task_board import TaskBoard
     from workflows.task_relay import branch_board, branch_respond
@@ -95,14 +95,12 @@ class SegmentBranchWorkflow:
     @workflow.signal(name="pause")
     async def pause(self) -> None:
         """Forwarded by the parent: no new step starts in this branch until `resume`."""
-        await self._set_paused(True, "pause")
+        await self._set_paused(True)
 
     @workflow.signal(name="resume")
     async def resume(self) -> None:
-        await self._set_paused(False, "resume")
+        await self._set_paused(False)
 
-    async def _set_paused(self, paused: bool, signal_name: str) -> None:
+    async def _set_paused(self, paused: bool) -> None:
         self._paused = paused
-        if self._interp is not None:
-            self._interp.state.paused = paused
-            await forward_to_branches(self._interp, signal_name)
+        await apply_pause(self._interp, paused)

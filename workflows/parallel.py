@@ -179,10 +179,14 @@ async def _run_branches(
             )
 
 
-async def forward_to_branches(interp: Interpreter, signal_name: str) -> None:
-    """Send `pause` or `resume` on to every branch child running now (each forwards to its own)."""
+async def apply_pause(interp: Interpreter | None, paused: bool) -> None:
+    """Pause or resume an interpreter and every branch child running now (each forwards the
+    signal to its own children): no new step starts while paused; running steps finish."""
+    if interp is None:
+        return
+    interp.state.paused = paused
     for child_id in sorted(interp.state.children):
-        await workflow.get_external_workflow_handle(child_id).signal(signal_name)
+        await workflow.get_external_workflow_handle(child_id).signal("pause" if paused else "resume")
 
 
 async def _run_branch(interp: Interpreter, split: Step, join_id: str, branch: Branch) -> BranchResult:

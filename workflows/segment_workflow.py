@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.continue_as_new import carried_state, continue_check, restore
     from workflows.errors import INVALID_INPUT, INVALID_SEGMENT, ContinueAsNewNeeded, StepFailure
     from workflows.interpreter import Interpreter
-    from workflows.parallel import forward_to_branches
+    from workflows.parallel import apply_pause
     from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
     from workflows.step_runners import default_runners
     from workflows.task_board import HumanTask, TaskBoard
@@ -220,19 +220,17 @@ class SegmentWorkflow:
     async def pause(self) -> None:
         """No new step starts until `resume`, in this run and its running branches; steps already
         running finish."""
-        await self._set_paused(True, "pause")
+        await self._set_paused(True)
 
     @workflow.signal(name="resume")
     async def resume(self) -> None:
-        await self._set_paused(False, "resume")
+        await self._set_paused(False)
 
-    async def _set_paused(self, paused: bool, signal_name: str) -> None:
+    async def _set_paused(self, paused: bool) -> None:
         self._paused = paused
         if self._phase == "running":
             self._set_phase("running")
-        if self._interp:
-            self._interp.state.paused = paused
-            await forward_to_branches(self._interp, signal_name)
+        await apply_pause(self._interp, paused)
 
     # --- human tasks: see workflows/task_board.py ------------------------------------------
 

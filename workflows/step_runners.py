@@ -89,44 +89,44 @@ def _reraise_cancellation(err: ActivityError) -> None:
 async def run_activity(
     interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int
 ) -> StepOutcome:
-    assert step_type.activity_name is not None
-    step_input = _activity_input(interp, step, step_type, config, visit)
-    timeout = parse_duration(step.timeout) if step.timeout else DEFAULT_ACTIVITY_TIMEOUT
-    try:
-        output = await workflow.execute_activity(
-            step_type.activity_name,
-            step_input,
-            start_to_close_timeout=timeout,
-            retry_policy=retry_policy(step),
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            activity_id=f"{interp.scope.path}{step.step_id}#{visit}",
-            summary=step.label,
-        )
-    except ActivityError as err:
-        _reraise_cancellation(err)
-        message, error_type = describe_activity_error(err)
-        raise StepFailure(
-            step.step_id, step.type, message, error_type, interp.scope.path, error_details(err)
-        ) from None
-    return StepOutcome(output, "out")
+    return await _run_as_activity(interp, step, step_type, config, visit, local=False)
 
 
 async def run_local_activity(
     interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int
 ) -> StepOutcome:
     """Pure steps (transform) run as local activities: no task-queue round trip, one marker event."""
+    return await _run_as_activity(interp, step, step_type, config, visit, local=True)
+
+
+async def _run_as_activity(
+    interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int, *, local: bool
+) -> StepOutcome:
     assert step_type.activity_name is not None
     step_input = _activity_input(interp, step, step_type, config, visit)
-    timeout = parse_duration(step.timeout) if step.timeout else DEFAULT_LOCAL_ACTIVITY_TIMEOUT
+    default_timeout = DEFAULT_LOCAL_ACTIVITY_TIMEOUT if local else DEFAULT_ACTIVITY_TIMEOUT
+    timeout = parse_duration(step.timeout) if step.timeout else default_timeout
+    activity_id = f"{interp.scope.path}{step.step_id}#{visit}"
     try:
-        output = await workflow.execute_local_activity(
-            step_type.activity_name,
-            step_input,
-            start_to_close_timeout=timeout,
-            retry_policy=retry_policy(step),
-            activity_id=f"{interp.scope.path}{step.step_id}#{visit}",
-            summary=step.label,
-        )
+        if local:
+            output = await workflow.execute_local_activity(
+                step_type.activity_name,
+                step_input,
+                start_to_close_timeout=timeout,
+                retry_policy=retry_policy(step),
+                activity_id=activity_id,
+                summary=step.label,
+            )
+        else:
+            output = await workflow.execute_activity(
+                step_type.activity_name,
+                step_input,
+                start_to_close_timeout=timeout,
+                retry_policy=retry_policy(step),
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                activity_id=activity_id,
+                summary=step.label,
+            )
     except ActivityError as err:
         _reraise_cancellation(err)
         message, error_type = describe_activity_error(err)
@@ -134,7 +134,9 @@ async def run_local_activity(
             step.step_id, step.type, message, error_type, interp.scope.path, error_details(err)
         ) from None
     except ApplicationError as err:  # a local activity's failure arrives unwrapped
-        raise StepFailure(step.step_id, step.type, err.message, err.type, interp.scope.path) from None
+        raise StepFailure(
+            step.step_id, step.type, err.message, err.type, interp.scope.path, error_details(err)
+        ) from None
     return StepOutcome(output, "out")
 
 

@@ -10,7 +10,6 @@ sent in the request body as the API's field of that name.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,11 +20,11 @@ from activities.llm.base import LlmRequest, LlmResult
 from activities.llm.errors import (
     api_status_error,
     api_transport_error,
-    missing_key_error,
     not_structured_error,
     refusal_error,
     response_text,
 )
+from activities.llm.sdk_client import LazySdkClient
 
 DEFAULT_MAX_TOKENS = 4096
 
@@ -40,25 +39,24 @@ class AnthropicProvider:
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        env = os.environ if environ is None else environ
-        self._api_key = api_key if api_key is not None else env.get("ANTHROPIC_API_KEY")
-        self._base_url = base_url or env.get("ANTHROPIC_BASE_URL") or None
-        self._timeout = timeout
         self._default_max_tokens = default_max_tokens
-        self._client: anthropic.AsyncAnthropic | None = None
+        self._client = LazySdkClient(
+            "anthropic",
+            "ANTHROPIC",
+            lambda key, url, seconds: anthropic.AsyncAnthropic(
+                api_key=key, base_url=url, max_retries=0, timeout=seconds
+            ),
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            environ=environ,
+        )
 
     def _sdk(self) -> anthropic.AsyncAnthropic:
-        if not self._api_key:
-            raise missing_key_error("anthropic", "ANTHROPIC_API_KEY")
-        if self._client is None:
-            self._client = anthropic.AsyncAnthropic(
-                api_key=self._api_key, base_url=self._base_url, max_retries=0, timeout=self._timeout
-            )
-        return self._client
+        return self._client.get()
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
+        await self._client.aclose()
 
     async def complete(self, request: LlmRequest) -> LlmResult:
         what = f"step '{request.step_id}': anthropic model {request.model}"
@@ -92,7 +90,7 @@ class AnthropicProvider:
                 exc.response.headers,
                 response_text(exc.response),
                 exc.api_message,
-                secrets=[self._api_key or ""],
+                secrets=[self._client.api_key or ""],
             ) from None
         except anthropic.APITimeoutError as exc:
             raise api_transport_error(what, exc, timeout=True) from None

@@ -8,7 +8,6 @@ every object to list all its properties in `required` and set `additionalPropert
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +18,11 @@ from activities.llm.base import LlmRequest, LlmResult
 from activities.llm.errors import (
     api_status_error,
     api_transport_error,
-    missing_key_error,
     parse_structured,
     refusal_error,
     response_text,
 )
+from activities.llm.sdk_client import LazySdkClient
 
 REFUSAL_CODES = frozenset({"content_policy_violation", "content_filter"})
 
@@ -37,24 +36,23 @@ class OpenAIProvider:
         timeout: float = 600.0,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        env = os.environ if environ is None else environ
-        self._api_key = api_key if api_key is not None else env.get("OPENAI_API_KEY")
-        self._base_url = base_url or env.get("OPENAI_BASE_URL") or None
-        self._timeout = timeout
-        self._client: openai.AsyncOpenAI | None = None
+        self._client = LazySdkClient(
+            "openai",
+            "OPENAI",
+            lambda key, url, seconds: openai.AsyncOpenAI(
+                api_key=key, base_url=url, max_retries=0, timeout=seconds
+            ),
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            environ=environ,
+        )
 
     def _sdk(self) -> openai.AsyncOpenAI:
-        if not self._api_key:
-            raise missing_key_error("openai", "OPENAI_API_KEY")
-        if self._client is None:
-            self._client = openai.AsyncOpenAI(
-                api_key=self._api_key, base_url=self._base_url, max_retries=0, timeout=self._timeout
-            )
-        return self._client
+        return self._client.get()
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
+        await self._client.aclose()
 
     async def complete(self, request: LlmRequest) -> LlmResult:
         what = f"step '{request.step_id}': openai model {request.model}"
@@ -91,7 +89,7 @@ class OpenAIProvider:
                 exc.response.headers,
                 response_text(exc.response),
                 str(error.get("message") or "") or None,
-                secrets=[self._api_key or ""],
+                secrets=[self._client.api_key or ""],
             ) from None
         except openai.APITimeoutError as exc:
             raise api_transport_error(what, exc, timeout=True) from None
