@@ -82,20 +82,46 @@ class HandChild:
 
 
 @workflow.defn
+class HandChildLocal:
+    """`HandChild` with a local activity."""
+
+    @workflow.run
+    async def run(self, value: int) -> dict[str, int]:
+        return await workflow.execute_local_activity(
+            add, AddInput(value, 1), start_to_close_timeout=LOCAL_ACTIVITY_TIMEOUT
+        )
+
+
+@dataclass
+class FanOutInput:
+    items: list[int]
+    local: bool = False
+    """Children run their activity as a local activity (`HandChildLocal`)."""
+
+
+@workflow.defn
 class HandFanOut:
     """One child workflow per item, all at once; the results in item order."""
 
     @workflow.run
-    async def run(self, items: list[int]) -> list[dict[str, int]]:
+    async def run(self, request: FanOutInput) -> list[dict[str, int]]:
         parent = workflow.info().workflow_id
+        child = HandChildLocal.run if request.local else HandChild.run
         return list(
             await asyncio.gather(
                 *(
-                    workflow.execute_child_workflow(HandChild.run, item, id=f"{parent}/{index}")
-                    for index, item in enumerate(items)
+                    workflow.execute_child_workflow(child, item, id=f"{parent}/{index}")
+                    for index, item in enumerate(request.items)
                 )
             )
         )
+
+
+@dataclass
+class ApprovalInput:
+    order: dict[str, Any]
+    local: bool = False
+    """Run the step after the answer as a local activity."""
 
 
 @workflow.defn
@@ -106,9 +132,13 @@ class HandApproval:
         self._answer: dict[str, Any] | None = None
 
     @workflow.run
-    async def run(self, order: dict[str, Any]) -> dict[str, Any]:
+    async def run(self, request: ApprovalInput) -> dict[str, Any]:
         await workflow.wait_condition(lambda: self._answer is not None, timeout=timedelta(hours=24))
         assert self._answer is not None
+        if request.local:
+            return await workflow.execute_local_activity(
+                record_decision, self._answer, start_to_close_timeout=LOCAL_ACTIVITY_TIMEOUT
+            )
         return await workflow.execute_activity(
             record_decision, self._answer, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
@@ -128,5 +158,5 @@ class HandApproval:
         return self._answer is None
 
 
-WORKFLOWS: list[type] = [HandLinear, HandLinearLocal, HandChild, HandFanOut, HandApproval]
+WORKFLOWS: list[type] = [HandLinear, HandLinearLocal, HandChild, HandChildLocal, HandFanOut, HandApproval]
 ACTIVITIES: list[Callable[..., Any]] = [add, record_decision]

@@ -42,6 +42,7 @@ async def temporal(address: str | None, namespace: str) -> AsyncIterator[tuple[C
             dev_server_database_filename=str(Path(tmp) / "bench.db"),
             search_attributes=ALL_KEYS,
             ui=False,
+            dev_server_log_level="error",
             dev_server_extra_args=["--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true"],
         )
         try:

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowHandle
 
 from bench.context import BenchContext
 from bench.definitions import approval_segment
-from bench.handwritten import HandApproval
+from bench.handwritten import ApprovalInput, HandApproval
 
 READY_TIMEOUT_S = 300.0
 
@@ -18,9 +18,14 @@ async def start_engine(ctx: BenchContext, queue: str | None = None) -> WorkflowH
     return await ctx.start_segment(approval_segment(), {"id": "A-1"}, "approval", queue)
 
 
-async def start_hand(ctx: BenchContext, queue: str | None = None) -> WorkflowHandle[Any, Any]:
+async def start_hand(
+    ctx: BenchContext, queue: str | None = None, local: bool = False
+) -> WorkflowHandle[Any, Any]:
     return await ctx.client.start_workflow(
-        HandApproval.run, {"id": "A-1"}, id=ctx.new_id("approval-hand"), task_queue=queue or ctx.hand_queue
+        HandApproval.run,
+        ApprovalInput({"id": "A-1"}, local),
+        id=ctx.new_id("approval-hand"),
+        task_queue=queue or ctx.hand_queue,
     )
 
 
@@ -55,12 +60,17 @@ async def wait_until_waiting(
 
 
 async def start_many(
-    ctx: BenchContext, engine: bool, count: int, queue: str | None = None, concurrency: int = 50
+    ctx: BenchContext,
+    engine: bool,
+    count: int,
+    queue: str | None = None,
+    concurrency: int = 50,
+    local: bool = False,
 ) -> list[WorkflowHandle[Any, Any]]:
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> WorkflowHandle[Any, Any]:
         async with gate:
-            return await (start_engine(ctx, queue) if engine else start_hand(ctx, queue))
+            return await (start_engine(ctx, queue) if engine else start_hand(ctx, queue, local))
 
     return list(await asyncio.gather(*(one() for _ in range(count))))

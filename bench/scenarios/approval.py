@@ -1,5 +1,6 @@
 """approval: runs waiting on an approval; the time from sending the `respond` update to the
-run's result (one more step after the answer), engine vs `HandApproval`, answered alternately."""
+run's result (one more step after the answer), engine vs `HandApproval` (the step after the
+answer as an activity, and as a local activity), answered one at a time in rotation."""
 
 from __future__ import annotations
 
@@ -10,19 +11,17 @@ from temporalio.client import WorkflowHandle
 
 from bench.context import BenchContext
 from bench.definitions import approval_answer
-from bench.measure import ms, percentile
+from bench.measure import ms, percentile, rotated
 from bench.report import Row, ScenarioResult, ratio
 from bench.waiting import start_many, wait_until_waiting
 
 TARGET = 1.1
+VARIANTS = ("engine", "handwritten", "handwritten_local")
 
 
 async def _answer(handle: WorkflowHandle[Any, Any], engine: bool) -> float:
     began = time.perf_counter()
-    if engine:
-        await handle.execute_update("respond", approval_answer())
-    else:
-        await handle.execute_update("respond", {"decision": "approve"})
+    await handle.execute_update("respond", approval_answer() if engine else {"decision": "approve"})
     result = await handle.result()
     elapsed = time.perf_counter() - began
     assert result == {"approved": True}, result
@@ -31,21 +30,27 @@ async def _answer(handle: WorkflowHandle[Any, Any], engine: bool) -> float:
 
 async def run(ctx: BenchContext) -> ScenarioResult:
     runs = 3 if ctx.quick else 40
-    engine_runs = await start_many(ctx, True, runs)
-    hand_runs = await start_many(ctx, False, runs)
-    await wait_until_waiting(engine_runs, True)
-    await wait_until_waiting(hand_runs, False)
-    latencies: dict[str, list[float]] = {"engine": [], "handwritten": []}
-    for index, (engine_handle, hand_handle) in enumerate(zip(engine_runs, hand_runs, strict=True)):
-        pair = [(engine_handle, True), (hand_handle, False)]
-        for handle, engine in pair if index % 2 == 0 else reversed(pair):
-            latencies["engine" if engine else "handwritten"].append(await _answer(handle, engine))
+    waiting: dict[str, list[WorkflowHandle[Any, Any]]] = {
+        name: await start_many(ctx, name == "engine", runs, local=name == "handwritten_local")
+        for name in VARIANTS
+    }
+    for name, handles in waiting.items():
+        await wait_until_waiting(handles, name == "engine")
+    latencies: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    for index in range(runs):
+        for name in rotated(VARIANTS, index):
+            latencies[name].append(await _answer(waiting[name][index], name == "engine"))
     figures = {
         name: {"p50_ms": ms(percentile(values, 50)), "p95_ms": ms(percentile(values, 95))}
         for name, values in latencies.items()
     }
-    eng, hand = figures["engine"], figures["handwritten"]
-    ratios = {"p50": ratio(eng["p50_ms"], hand["p50_ms"]), "p95": ratio(eng["p95_ms"], hand["p95_ms"])}
+    eng, hand, local = (figures[name] for name in VARIANTS)
+    ratios = {
+        "p50": ratio(eng["p50_ms"], hand["p50_ms"]),
+        "p95": ratio(eng["p95_ms"], hand["p95_ms"]),
+        "p50_vs_local": ratio(eng["p50_ms"], local["p50_ms"]),
+        "p95_vs_local": ratio(eng["p95_ms"], local["p95_ms"]),
+    }
     rows = [
         Row(
             "answer → result p50 ms",
@@ -56,6 +61,8 @@ async def run(ctx: BenchContext) -> ScenarioResult:
             (ratios["p50"] or 0) <= TARGET,
         ),
         Row("answer → result p95 ms", eng["p95_ms"], hand["p95_ms"], ratios["p95"]),
+        Row("p50 ms vs local activity", eng["p50_ms"], local["p50_ms"], ratios["p50_vs_local"]),
+        Row("p95 ms vs local activity", eng["p95_ms"], local["p95_ms"], ratios["p95_vs_local"]),
     ]
-    data = {"runs": runs, "engine": eng, "handwritten": hand, "ratio": ratios}
+    data = {"runs": runs, "engine": eng, "handwritten": hand, "handwritten_local": local, "ratio": ratios}
     return ScenarioResult("approval", data, rows)
