@@ -161,6 +161,8 @@ class SegmentsClient:
         clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
         for key, value in (("SegmentId", segment_id), ("TenantId", tenant_id), ("SegmentPhase", phase)):
             if value:
+                if any(ord(char) < 32 or ord(char) == 127 for char in value):
+                    raise ValueError(f"the {key} filter may not contain control characters")
                 clauses.append(f"{key} = {_quote(value)}")
         runs: list[RunSummary] = []
         async for execution in self.temporal.list_workflows(" AND ".join(clauses), limit=limit):

@@ -159,9 +159,12 @@ async def cmd_result(args: argparse.Namespace) -> int:
 
 async def cmd_list(args: argparse.Namespace) -> int:
     client = await _connect(args)
-    runs = await client.list_runs(
-        segment_id=args.segment, tenant_id=args.tenant, phase=args.phase, limit=args.limit
-    )
+    try:
+        runs = await client.list_runs(
+            segment_id=args.segment, tenant_id=args.tenant, phase=args.phase, limit=args.limit
+        )
+    except ValueError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
     _print_json([asdict(run) for run in runs])
     return 0
 

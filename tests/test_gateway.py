@@ -239,3 +239,17 @@ async def test_openapi_describes_the_responses(gateway: Gateway) -> None:
     assert {"200", "202", "409", "404"} <= set(result)
     assert spec["paths"]["/runs"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
     assert "text/event-stream" in spec["paths"]["/runs/{run_id}/events"]["get"]["responses"]["200"]["content"]
+
+
+async def test_list_filters_with_control_characters_are_refused_not_sent_to_temporal(
+    gateway: Gateway,
+) -> None:
+    """Found by the fuzzer: a NUL byte in `segment` reached Temporal's visibility query (503)."""
+    async with gateway.http(ACME) as http:
+        refused = await http.get("/runs", params={"segment": "ord\x00er"})
+        assert refused.status_code == 422
+        unknown_phase = await http.get("/runs", params={"phase": "sleeping"})
+        assert unknown_phase.status_code == 422
+        assert (
+            await http.get("/runs", params={"segment": "order_processing", "phase": "completed"})
+        ).status_code == 200

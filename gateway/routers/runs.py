@@ -7,7 +7,7 @@ phase) while it runs, and 409 (with the error) when it failed, was cancelled or 
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
@@ -15,7 +15,6 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.api import definition_hash
 from gateway.auth import Tenant
 from gateway.definitions import load_definition
 from gateway.deps import Client, Settings
@@ -32,6 +31,7 @@ from gateway.models import (
 )
 from gateway.runs_access import describe_run, tenant_run
 from gateway.status_query import query_status
+from segments.hashing import definition_hash
 from segments.validation import InvalidSegment
 from workflows.search_attributes import SEGMENT_PHASE
 
@@ -98,12 +98,15 @@ async def start_run(
     )
 
 
+RunPhase = Literal["running", "waiting_human", "paused", "completed", "failed", "cancelled"]
+
+
 @router.get("", response_model=RunList)
 async def list_runs(
     client: Client,
     tenant: Tenant,
-    segment: Annotated[str | None, Query(max_length=200)] = None,
-    phase: Annotated[str | None, Query(max_length=50)] = None,
+    segment: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
+    phase: Annotated[RunPhase | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RunList:
     runs = await client.list_runs(segment_id=segment, tenant_id=tenant, phase=phase, limit=limit)
