@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import select
-import sys
 import socket
+import sys
 import threading
 import time
 from collections import deque
