@@ -11,7 +11,7 @@ from typing import Any
 class Row:
     metric: str
     engine: float
-    handwritten: float
+    handwritten: float | None
     ratio: float | None
     target: str = ""
     met: bool | None = None

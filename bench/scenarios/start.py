@@ -59,7 +59,7 @@ async def run(ctx: BenchContext) -> ScenarioResult:
         "first_event_bytes": ratio(first_event, hand_first_event),
     }
     rows = [
-        Row("200 steps: validate ms", eng["validate_ms"], 0.0, None),
+        Row("200 steps: validate ms", eng["validate_ms"], None, None),
         Row("200 steps: start round trip ms", eng["start_ms"], handwritten["start_ms"], ratios["start"]),
         Row(
             "200 steps: validate + start ms",
