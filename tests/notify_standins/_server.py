@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self
+
+from tests.started import Started
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -29,7 +29,7 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class ThreadedServer:
+class ThreadedServer(Started):
     """Runs `handler_class` (which sees this object as `self.server.owner`)."""
 
     def __init__(self, handler_class: type[BaseHTTPRequestHandler]) -> None:
@@ -63,12 +63,3 @@ class ThreadedServer:
             self._thread.join(timeout=5)
         self._httpd = None
         self._thread = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

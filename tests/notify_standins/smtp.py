@@ -7,11 +7,12 @@ import threading
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from tests.started import Started
 
 
 @dataclass
@@ -43,7 +44,7 @@ class _EphemeralController(Controller):
         super()._trigger_server()
 
 
-class SmtpStandIn:
+class SmtpStandIn(Started):
     """With `user`/`password`, it offers AUTH (over plain TCP: it is a test) and refuses a
     wrong password with 535."""
 
@@ -84,12 +85,3 @@ class SmtpStandIn:
         if self._controller is not None:
             self._controller.stop()
         self._controller = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -13,28 +13,25 @@ failures. Without a scripted answer it replies with the text "ok".
 from __future__ import annotations
 
 import itertools
-from types import TracebackType
 from typing import Any
 
 from tests.standins.http_server import RecordedRequest, Reply, StandinHttpServer
+from tests.started import Started
 
 PATH = "/v1/messages"
 _ids = itertools.count(1)
 
 
-class AnthropicStandin:
+class AnthropicStandin(Started):
     def __init__(self) -> None:
         self.server = StandinHttpServer()
         self.server.handle(PATH, self._answer, method="POST")
         self._script: list[dict[str, Any]] = []
 
-    def __enter__(self) -> AnthropicStandin:
+    def start(self) -> None:
         self.server.start()
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def stop(self) -> None:
         self.server.stop()
 
     @property

@@ -13,28 +13,25 @@ Without a scripted answer it replies "ok".
 from __future__ import annotations
 
 import json
-from types import TracebackType
 from typing import Any
 
 from examples.standins.openai_api import completion_body
 from tests.standins.http_server import RecordedRequest, Reply, StandinHttpServer
+from tests.started import Started
 
 PATH = "/v1/chat/completions"
 
 
-class OpenAIStandin:
+class OpenAIStandin(Started):
     def __init__(self) -> None:
         self.server = StandinHttpServer()
         self.server.handle(PATH, self._answer, method="POST")
         self._script: list[dict[str, Any]] = []
 
-    def __enter__(self) -> OpenAIStandin:
+    def start(self) -> None:
         self.server.start()
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def stop(self) -> None:
         self.server.stop()
 
     @property
