@@ -240,3 +240,16 @@ async def test_env_values_are_captured_once_per_run(client: Client, monkeypatch:
         assert await handle.result() == {"a": ["eu-west"]}
         history = json.dumps((await handle.fetch_history()).to_json_dict())
         assert "hunter2" not in history
+
+
+async def test_a_run_pinned_by_the_client_records_no_patch_marker(client: Client, worker: str) -> None:
+    from client.api import SegmentsClient
+    from segments.hashing import definition_hash
+
+    segment = {"segment_id": "pinned", "version": "2.1", "steps": [transform("a", "1")], "edges": []}
+    handle = await SegmentsClient(client, worker).start(segment)
+    assert await handle.result() == {"a": 1}
+    memo = await (await handle.describe()).memo()
+    assert memo == {"segment_hash": definition_hash(segment), "segment_version": "2.1"}
+    history = json.dumps((await handle.fetch_history()).to_json_dict())
+    assert "core_patch" not in history and "TemporalChangeVersion" not in history

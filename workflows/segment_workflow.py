@@ -177,9 +177,9 @@ class SegmentWorkflow:
         """Record the definition's hash and version in the memo, for runs whose client did not.
 
         Added after runs were already in flight: behind a patch, so their histories replay."""
-        if not workflow.patched(PATCH_PIN_DEFINITION):
-            return
-        if workflow.memo_value("segment_hash", None) is None and isinstance(segment, dict):
+        if workflow.memo_value("segment_hash", None) is not None or not isinstance(segment, dict):
+            return  # pinned by the client at start (SegmentsClient does): no marker, no extra event
+        if workflow.patched(PATCH_PIN_DEFINITION):
             workflow.upsert_memo(
                 {"segment_hash": definition_hash(segment), "segment_version": segment.get("version")}
             )
