@@ -9,6 +9,7 @@ import pytest
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from tests.conftest import start_segment
+from workflows.search_attributes import SEGMENT_ID, TENANT_ID
 
 REVIEW_EACH = {
     "segment_id": "review_each",
@@ -49,7 +50,7 @@ async def _open_tasks(handle: Any, count: int, timeout: float = 20) -> list[dict
 
 
 async def test_branch_tasks_are_listed_and_answered_through_the_root(client: Client, worker: str) -> None:
-    handle = await start_segment(client, worker, REVIEW_EACH, DOCS)
+    handle = await start_segment(client, worker, REVIEW_EACH, DOCS, tenant_id="acme")
     tasks = await _open_tasks(handle, 2)
     assert [(t["task_id"], t["title"], t["assignee"]) for t in tasks] == [
         ("review[0]/review", "Review spec", "ann"),
@@ -70,6 +71,10 @@ async def test_branch_tasks_are_listed_and_answered_through_the_root(client: Cli
     assert await handle.result() == ["spec: approve", "plan: reject"]
     status = await handle.query("status")
     assert status["open_tasks"] == [] and status["phase"] == "completed"
+    # the branches carry the run's search attributes, so a Web UI filter on SegmentId finds them too
+    branch = await client.get_workflow_handle(f"{handle.id}/review[1]").describe()
+    assert branch.typed_search_attributes.get(SEGMENT_ID) == "review_each"
+    assert branch.typed_search_attributes.get(TENANT_ID) == "acme"
 
 
 async def test_pause_reaches_a_running_branch(client: Client, worker: str) -> None:

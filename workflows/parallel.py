@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
 
 from segments.catalog import StepType
@@ -39,6 +40,7 @@ from workflows.branch_input import (
 from workflows.errors import StepFailure, describe_activity_error
 from workflows.interpreter import BranchScope, Interpreter, StepOutcome
 from workflows.join_policy import BranchError, BranchResult, JoinTally
+from workflows.search_attributes import SEGMENT_ID, TENANT_ID
 
 MAX_IN_FLIGHT = 500
 """Children running at once when the split sets no `max_concurrency`."""
@@ -201,6 +203,7 @@ async def _run_branch(interp: Interpreter, split: Step, join_id: str, branch: Br
             cancellation_type=workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
             parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
             static_summary=f"Branch {branch.scope.path.rstrip('/')} of {split.label}",
+            search_attributes=_branch_search_attributes(interp),
         )
     except ChildWorkflowError as err:
         if isinstance(err.cause, CancelledError):
@@ -209,6 +212,14 @@ async def _run_branch(interp: Interpreter, split: Step, join_id: str, branch: Br
     finally:
         interp.state.children.discard(child_id)
     return BranchResult(branch.position, output=output)
+
+
+def _branch_search_attributes(interp: Interpreter) -> TypedSearchAttributes:
+    """The run's SegmentId and TenantId, so that filtering in the Web UI finds the branches too."""
+    pairs = [SearchAttributePair(SEGMENT_ID, interp.run.segment_id)]
+    if interp.run.tenant_id:
+        pairs.append(SearchAttributePair(TENANT_ID, interp.run.tenant_id))
+    return TypedSearchAttributes(pairs)
 
 
 def _branch_input(interp: Interpreter, join_id: str, branch: Branch) -> BranchInput:
