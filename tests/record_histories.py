@@ -170,6 +170,25 @@ async def continued_as_new(client: Client) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def pinned_by_client(client: Client) -> WorkflowHandle[Any, Any]:
+    """Started the way SegmentsClient starts runs: memo and search attributes set at start."""
+    from client.api import SegmentsClient
+
+    definition, run_input = _example("pricing_loop")
+    handle = await SegmentsClient(client, TASK_QUEUE).start(
+        definition, run_input, run_id="replay-pinned_by_client"
+    )
+    await handle.result()
+    return handle
+
+
+async def pinned_by_workflow(client: Client) -> WorkflowHandle[Any, Any]:
+    """Started by a client that sets no memo: the workflow pins the definition itself (patched)."""
+    handle = await _start(client, "pinned_by_workflow", *_example("pricing_loop"))
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "pricing_loop": pricing_loop,
     "routed_error": routed_error,
@@ -181,6 +200,8 @@ SCENARIOS: dict[str, Scenario] = {
     "enrich_items_map": enrich_items_map,
     "branch_tasks": branch_tasks,
     "continued_as_new": continued_as_new,
+    "pinned_by_client": pinned_by_client,
+    "pinned_by_workflow": pinned_by_workflow,
 }
 
 
