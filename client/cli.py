@@ -360,6 +360,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except CliError as err:
         _exit(str(err), err.code)
     except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND and "already completed" in err.message:
+            _exit(
+                f"run '{getattr(args, 'run_id', '?')}' has already ended; it takes no more answers",
+                EXIT_FAILED,
+            )
         if err.status == RPCStatusCode.NOT_FOUND:
             _exit(
                 f"no run '{getattr(args, 'run_id', '?')}' in this namespace ({err.message})", EXIT_NOT_FOUND

@@ -49,16 +49,17 @@ fi
 # an OpenAI-compatible API on 127.0.0.1:8701 and a tickets/ERP API on 127.0.0.1:8702.
 STANDINS_ENV="$STATE/standins.env"
 start_standins() {
-  if [ -f "$STATE/standins.pid" ] && kill -0 "$(cat "$STATE/standins.pid")" 2>/dev/null && [ -f "$STANDINS_ENV" ]; then
-    echo "the example stand-ins are already running"
-  else
-    rm -f "$STANDINS_ENV"
-    echo "starting the example stand-ins: OpenAI-compatible API on 127.0.0.1:8701, tickets/ERP API on 127.0.0.1:8702 (log: $STATE/standins.log)"
-    nohup .venv/bin/python -m examples.standins --env-file "$STANDINS_ENV" >"$STATE/standins.log" 2>&1 &
-    echo $! >"$STATE/standins.pid"
-    for _ in $(seq 1 50); do [ -f "$STANDINS_ENV" ] && break; sleep 0.2; done
-    [ -f "$STANDINS_ENV" ] || { echo "the stand-ins did not start; see $STATE/standins.log" >&2; exit 1; }
+  if [ -f "$STATE/standins.pid" ] && kill -0 "$(cat "$STATE/standins.pid")" 2>/dev/null; then
+    echo "restarting the example stand-ins"   # like the worker: always the current code
+    kill "$(cat "$STATE/standins.pid")"
+    for _ in $(seq 1 25); do [ -f "$STANDINS_ENV" ] || break; sleep 0.2; done
   fi
+  rm -f "$STANDINS_ENV"
+  echo "starting the example stand-ins: OpenAI-compatible API on 127.0.0.1:8701, tickets/ERP API on 127.0.0.1:8702 (log: $STATE/standins.log)"
+  nohup .venv/bin/python -m examples.standins --env-file "$STANDINS_ENV" >"$STATE/standins.log" 2>&1 &
+  echo $! >"$STATE/standins.pid"
+  for _ in $(seq 1 50); do [ -f "$STANDINS_ENV" ] && break; sleep 0.2; done
+  [ -f "$STANDINS_ENV" ] || { echo "the stand-ins did not start; see $STATE/standins.log" >&2; exit 1; }
   set -a; . "$STANDINS_ENV"; set +a   # the worker started next inherits these
 }
 if grep -qE '"type": *"(http_action|llm_agent)"' "$EXAMPLE"; then start_standins; fi
@@ -73,8 +74,26 @@ echo $! >"$STATE/worker.pid"
 
 INPUT_ARGS=()
 [ -f "$INPUT" ] && INPUT_ARGS=(--input "@$INPUT")
-echo "running $EXAMPLE"
-.venv/bin/segments run "$EXAMPLE" "${INPUT_ARGS[@]}"
+if grep -qE '"type": *"human_task"' "$EXAMPLE"; then
+  # a run that waits for people: start it, and say how to answer
+  echo "starting $EXAMPLE"
+  RUN_ID=$(.venv/bin/segments start "$EXAMPLE" "${INPUT_ARGS[@]}")
+  for _ in $(seq 1 60); do   # until the run waits for its first person (or ends without one)
+    phase=$(.venv/bin/segments status "$RUN_ID" 2>/dev/null |
+      .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["phase"])' 2>/dev/null || true)
+    [ "$phase" = "waiting_human" ] || [ "$phase" = "completed" ] || [ "$phase" = "failed" ] && break
+    sleep 0.5
+  done
+  echo "run $RUN_ID: http://localhost:8233/namespaces/default/workflows/$RUN_ID"
+  .venv/bin/segments tasks "$RUN_ID"
+  echo
+  echo "It waits for an answer. For example:"
+  echo "  .venv/bin/segments approve $RUN_ID approve --as finance-anna --comment ok"
+  echo "  .venv/bin/segments result $RUN_ID"
+else
+  echo "running $EXAMPLE"
+  .venv/bin/segments run "$EXAMPLE" "${INPUT_ARGS[@]}"
+fi
 echo
 echo "All runs in the Web UI:  http://localhost:8233/namespaces/default/workflows"
 echo "Server and worker keep running; stop them with: bash scripts/demo.sh stop"

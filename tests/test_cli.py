@@ -178,3 +178,13 @@ async def test_temporal_cli_can_start_a_run(client: Client, worker: str, tmp_pat
     assert await handle.result() == EXPECTED_RESULT
     memo = await (await handle.describe()).memo()
     assert memo == {"segment_hash": definition_hash(request["segment"]), "segment_version": "1.0.0"}
+
+
+async def test_answering_a_run_that_ended_says_so(client: Client, worker: str) -> None:
+    run_id = f"ended-{uuid.uuid4().hex[:8]}"
+    done = await segments_cli(
+        client, worker, "run", str(EXAMPLE), "--input", f"@{EXAMPLE_INPUT}", "--id", run_id
+    )
+    assert done.code == 0, done.stderr
+    late = await segments_cli(client, worker, "approve", run_id, "approve", "--as", "anna")
+    assert late.code == 1 and "has already ended" in late.stderr
