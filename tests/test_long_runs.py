@@ -159,3 +159,26 @@ async def test_100_updates_across_continue_as_new_are_each_applied_once(client: 
         await _answer(handle, "ask" if value == 1 else f"ask#{value}", value)
     assert await handle.result() == list(range(1, 101))
     assert len(await _chain(client, handle)) > 3
+
+
+async def test_a_path_that_ended_before_continue_as_new_is_in_the_result(client: Client, worker: str) -> None:
+    """Without `output`, the result is every ending step's output, also from earlier runs of the chain."""
+    segment = {
+        "segment_id": "two_paths",
+        "steps": [
+            {"step_id": "start", "type": "transform", "config": {"expression": "0"}},
+            {"step_id": "quick", "type": "transform", "config": {"expression": "'quick path done'"}},
+            *LOOP["steps"],
+        ],
+        "edges": [
+            {"source": "start", "target": "quick"},
+            {"source": "start", "target": "init"},
+            *LOOP["edges"],
+        ],
+    }
+    request = {"segment": segment, "input": {"steps": 30}, "options": {"continue_as_new_after_steps": 20}}
+    handle = await client.start_workflow(
+        "SegmentWorkflow", request, id=f"paths-{time.time_ns()}", task_queue=worker
+    )
+    assert await handle.result() == {"quick": "quick path done", "more": False}
+    assert len(await _chain(client, handle)) > 1

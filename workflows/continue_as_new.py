@@ -3,10 +3,11 @@
 The run continues as new only at a quiet step boundary: one path active, no step or branch
 running, no human task open. The new run gets the same workflow id (so the run's id, its search
 attributes and memo stay) and a `resume` section in its input that carries everything the run
-knows: step outputs and visits, the latest step records, `$env` values, pause state, and the
-human-task board (closed tasks, so a late second answer is still refused; buffered answers;
-refused signals). Signal and update handlers are allowed to finish first, so no answer is
-dropped at the boundary; one that arrives after the switch reaches the new run.
+knows: step outputs and visits, the paths that already ended, the latest step records, `$env`
+values, pause state, and the human-task board (closed tasks, so a late second answer is still
+refused; buffered answers; refused signals). Signal and update handlers are allowed to finish
+first, so no answer is dropped at the boundary; one that arrives after the switch reaches the
+new run.
 
 The bound: when Temporal suggests it, when the history reaches `continue_as_new_after_events`
 (default 5,000, far below Temporal's 10,240-event warning), or when this run has finished
@@ -62,6 +63,7 @@ def carried_state(interp: Interpreter, board: TaskBoard, next_step: str, paused:
         "next_step": next_step,
         "outputs": state.outputs,
         "visits": state.visits,
+        "ended": state.ended,
         "done": [asdict(r) for r in state.done[-KEEP_STEP_RECORDS:]],
         "done_total": interp.done_total(),
         "env": interp.env,
@@ -80,6 +82,7 @@ def restore(interp: Interpreter, board: TaskBoard, carried: dict[str, Any]) -> N
     state = interp.state
     state.outputs.update(carried.get("outputs") or {})
     state.visits.update(carried.get("visits") or {})
+    state.ended.update(carried.get("ended") or {})
     state.done = [StepRecord(**r) for r in carried.get("done") or []]
     interp.done_before = int(carried.get("done_total") or 0) - len(state.done)
     saved = carried.get("board") or {}

@@ -192,7 +192,13 @@ class Interpreter:
             if not targets:
                 return
             if len(targets) > 1:
-                await asyncio.gather(*(self._walk(t) for t in targets))
+                # this path ends here and becomes one per target; while it only waits for them it
+                # is not counted as active, so a run that forked can still reach a quiet boundary
+                self._active_paths -= 1
+                try:
+                    await asyncio.gather(*(self._walk(t) for t in targets))
+                finally:
+                    self._active_paths += 1
                 return
             current = targets[0]
 
