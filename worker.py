@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.egress import EgressGuard, url_checker
 from activities.functions import StepRegistry, load_plugins
 from activities.heartbeat import HeartbeatInterceptor
 from activities.http_action import HttpActions
@@ -79,12 +80,16 @@ def build_components(plugins: list[str] | None = None) -> WorkerComponents:
     types of the plugin modules (`SEGMENTS_PLUGINS` unless `plugins` is given)."""
     components = WorkerComponents()
     components.activities += [transform, EnvCapture().capture_env]
-    http = HttpActions(EnvSecretProvider(), HttpSettings.from_env())
+    http_settings = HttpSettings.from_env()
+    http = HttpActions(EnvSecretProvider(), http_settings)
     llm = LlmActivities()
     components.activities += [http.http_action, llm.llm_agent]
     components.closers += [http.aclose, llm.aclose]
-    # human_task notifications; NotifyActivities opens one HTTP client per call, so nothing to close
-    components.activities.append(NotifyActivities(EnvSecretProvider(), NotifySettings.from_env()).notify)
+    # human_task notifications: webhook and Teams URLs pass the same egress guard as http_action;
+    # NotifyActivities opens one HTTP client per call, so nothing to close
+    guard = url_checker(EgressGuard(http_settings.allow))
+    notify = NotifyActivities(EnvSecretProvider(), NotifySettings.from_env(), url_guard=guard)
+    components.activities.append(notify.notify)
     load_plugins(components.registry, plugins)
     return components
 

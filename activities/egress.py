@@ -186,6 +186,27 @@ def denied_error(exc: EgressDenied, *, step_id: str) -> ApplicationError:
     )
 
 
+def url_checker(guard: EgressGuard) -> Callable[[str], Awaitable[None]]:
+    """The guard as a check of whole URLs, for callers other than http_action (notification
+    webhooks and Teams): the URL comes from a segment, so it is user input like any other."""
+
+    async def check(url: str) -> None:
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ApplicationError(
+                f"'{parsed.scheme}' URLs are not allowed; use http or https",
+                type=ERROR_EGRESS_DENIED,
+                non_retryable=True,
+            )
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            await guard.check(parsed.host, port)
+        except EgressDenied as exc:
+            raise ApplicationError(str(exc), type=ERROR_EGRESS_DENIED, non_retryable=True) from None
+
+    return check
+
+
 async def system_resolver(host: str, port: int) -> list[IPAddress]:
     """Every address the system resolver gives for `host` (raises `socket.gaierror`)."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)

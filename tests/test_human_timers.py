@@ -49,6 +49,7 @@ async def skipping(
             patch.setenv("SEGMENTS_SECRET_SLACK_BOT_TOKEN", TOKEN)
             patch.setenv("SEGMENTS_SMTP_HOST", "127.0.0.1")
             patch.setenv("SEGMENTS_SMTP_PORT", str(smtp.port))
+            patch.setenv("SEGMENTS_HTTP_ALLOW", "127.0.0.1")  # the webhook receiver, through the egress guard
             async with running_worker(env.client, "timers", build_components()):
                 yield env.client, "timers"
     finally:
