@@ -15,32 +15,19 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.standins.http_server import RecordedRequest, Reply, StandinHttpServer
-from tests.started import Started
+from tests.standins.http_server import RecordedRequest, Reply
+from tests.standins.scripted_api import ScriptedApi
 
 PATH = "/v1/messages"
 _ids = itertools.count(1)
 
 
-class AnthropicStandin(Started):
-    def __init__(self) -> None:
-        self.server = StandinHttpServer()
-        self.server.handle(PATH, self._answer, method="POST")
-        self._script: list[dict[str, Any]] = []
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
+class AnthropicStandin(ScriptedApi):
+    path = PATH
 
     @property
     def base_url(self) -> str:
         return self.server.url
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.server.requests_to(PATH)
 
     def reply_text(
         self, text: str, *, stop_reason: str = "end_turn", usage: tuple[int, int] = (13, 8)

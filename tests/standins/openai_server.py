@@ -16,31 +16,18 @@ import json
 from typing import Any
 
 from examples.standins.openai_api import completion_body
-from tests.standins.http_server import RecordedRequest, Reply, StandinHttpServer
-from tests.started import Started
+from tests.standins.http_server import RecordedRequest, Reply
+from tests.standins.scripted_api import ScriptedApi
 
 PATH = "/v1/chat/completions"
 
 
-class OpenAIStandin(Started):
-    def __init__(self) -> None:
-        self.server = StandinHttpServer()
-        self.server.handle(PATH, self._answer, method="POST")
-        self._script: list[dict[str, Any]] = []
-
-    def start(self) -> None:
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
+class OpenAIStandin(ScriptedApi):
+    path = PATH
 
     @property
     def base_url(self) -> str:
         return f"{self.server.url}/v1"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.server.requests_to(PATH)
 
     def reply_text(self, text: str, *, finish_reason: str = "stop", usage: tuple[int, int] = (11, 7)) -> None:
         self._script.append({"content": text, "finish_reason": finish_reason, "usage": usage})
