@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shlex
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -182,60 +183,58 @@ async def run_human_task(
     await board.open(task)
     notifier.send("opened")
     try:
-        return await _wait(interp, step, board, task, cfg, notifier, opened, timeout)
+        return await _OpenTask(interp, step, board, task, cfg, notifier, timeout).wait(opened)
     except asyncio.CancelledError:
         board.mark_cancelled(task)
         raise
 
 
-async def _wait(
-    interp: Interpreter,
-    step: Step,
-    board: TaskBoard,
-    task: HumanTask,
-    cfg: HumanTaskConfig,
-    notifier: Notifier,
-    opened: datetime,
-    timeout: timedelta,
-) -> StepOutcome:
-    if cfg.sla_warning is not None and not await _answered_by(task, opened + parse_duration(cfg.sla_warning)):
-        notifier.send("sla_warning")
-    deadline = opened + timeout
-    while not await _answered_by(task, deadline):
-        if task.level >= len(cfg.escalation):
-            return await _timed_out(interp, step, board, task, cfg, notifier, timeout)
-        task.level += 1
-        task.assignee, task.assignee_group = cfg.responders(task.level)
-        deadline = workflow.now() + timeout
-        task.deadline = deadline.isoformat()
-        await board.changed(task)
-        notifier.send("escalated")
-    answer = task.answer or {}
-    await board.close(task, "answered")
-    return StepOutcome(_output(task, "answered", answer, notifier.failures), _port(task, answer))
+@dataclass
+class _OpenTask:
+    """One open human task while its step waits: everything the waiting and the timeout need."""
 
+    interp: Interpreter
+    step: Step
+    board: TaskBoard
+    task: HumanTask
+    cfg: HumanTaskConfig
+    notifier: Notifier
+    timeout: timedelta
 
-async def _timed_out(
-    interp: Interpreter,
-    step: Step,
-    board: TaskBoard,
-    task: HumanTask,
-    cfg: HumanTaskConfig,
-    notifier: Notifier,
-    timeout: timedelta,
-) -> StepOutcome:
-    notifier.send("timed_out")
-    await board.close(task, "timed_out")
-    waited = format_duration(timeout * (1 + len(cfg.escalation)))
-    if cfg.on_timeout == "fail":
-        raise StepFailure(
-            step.step_id,
-            step.type,
-            f"task '{task.task_id}' got no answer in {waited}",
-            TIMEOUT_ERROR,
-            interp.scope.path,
-        )
-    if cfg.on_timeout == "route":
-        return StepOutcome(_output(task, "timed_out", None, notifier.failures), "timeout")
-    answer = {"decision": cfg.on_timeout}
-    return StepOutcome(_output(task, "timed_out", answer, notifier.failures), _port(task, answer))
+    async def wait(self, opened: datetime) -> StepOutcome:
+        task, cfg = self.task, self.cfg
+        if cfg.sla_warning is not None and not await _answered_by(
+            task, opened + parse_duration(cfg.sla_warning)
+        ):
+            self.notifier.send("sla_warning")
+        deadline = opened + self.timeout
+        while not await _answered_by(task, deadline):
+            if task.level >= len(cfg.escalation):
+                return await self.timed_out()
+            task.level += 1
+            task.assignee, task.assignee_group = cfg.responders(task.level)
+            deadline = workflow.now() + self.timeout
+            task.deadline = deadline.isoformat()
+            await self.board.changed(task)
+            self.notifier.send("escalated")
+        answer = task.answer or {}
+        await self.board.close(task, "answered")
+        return StepOutcome(_output(task, "answered", answer, self.notifier.failures), _port(task, answer))
+
+    async def timed_out(self) -> StepOutcome:
+        task, cfg = self.task, self.cfg
+        self.notifier.send("timed_out")
+        await self.board.close(task, "timed_out")
+        waited = format_duration(self.timeout * (1 + len(cfg.escalation)))
+        if cfg.on_timeout == "fail":
+            raise StepFailure(
+                self.step.step_id,
+                self.step.type,
+                f"task '{task.task_id}' got no answer in {waited}",
+                TIMEOUT_ERROR,
+                self.interp.scope.path,
+            )
+        if cfg.on_timeout == "route":
+            return StepOutcome(_output(task, "timed_out", None, self.notifier.failures), "timeout")
+        answer = {"decision": cfg.on_timeout}
+        return StepOutcome(_output(task, "timed_out", answer, self.notifier.failures), _port(task, answer))
