@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from client.api import RunSummary
+
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 
 
@@ -54,17 +56,8 @@ class StartRunResponse(BaseModel):
     web_ui: str
 
 
-class RunSummaryModel(BaseModel):
-    run_id: str
-    segment_id: str | None
-    tenant_id: str | None
-    phase: str | None
-    status: str
-    started_at: str | None
-
-
 class RunList(BaseModel):
-    runs: list[RunSummaryModel]
+    runs: list[RunSummary]
 
 
 class RunStatus(BaseModel):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from temporalio.client import Client
 
@@ -47,3 +49,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+ROOT = Path(__file__).parent.parent
+
+
+async def start_worker_process(
+    address: str, task_queue: str, env: dict[str, str]
+) -> asyncio.subprocess.Process:
+    """`python worker.py`, as a user starts it from the repository root, with extra environment."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "worker.py"),
+        "--address",
+        address,
+        "--task-queue",
+        task_queue,
+        env={**os.environ, **env},
+        cwd=str(ROOT),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )

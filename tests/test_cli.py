@@ -7,7 +7,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from segments.hashing import definition_hash
-from tests.cli_helpers import run_command, segments_cli, server_address
+from tests.cli_helpers import run_command, segments_cli, server_address, start_worker_process
 from tests.temporal_binaries import find_binary
 
 ROOT = Path(__file__).parent.parent
@@ -107,21 +107,7 @@ async def test_a_plugin_function_shows_in_catalog_and_runs(client: Client, tmp_p
     assert shout["description"] == "Upper-case a text." and shout["category"] == "demo"
 
     queue = f"plugin-{uuid.uuid4().hex[:6]}"
-    import asyncio
-    import os
-    import sys
-
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "worker.py"),
-        "--address",
-        server_address(client),
-        "--task-queue",
-        queue,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    worker = await start_worker_process(server_address(client), queue, env)
     try:
         segment = tmp_path / "shout.json"
         segment.write_text(

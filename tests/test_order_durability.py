@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +25,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from examples.standins import Standins, serve_standins
-from tests.cli_helpers import free_port, run_command, segments_cli
+from tests.cli_helpers import free_port, run_command, segments_cli, start_worker_process
 from tests.temporal_binaries import find_binary
 from worker import build_components, running_worker
 from workflows.search_attributes import ALL_KEYS, SEGMENT_PHASE
@@ -90,25 +88,11 @@ class WorkerProcess:
     """`python worker.py`, as a user starts it, with the stand-ins' environment."""
 
     def __init__(self, address: str, task_queue: str, env: dict[str, str]) -> None:
-        self.args = [
-            sys.executable,
-            str(ROOT / "worker.py"),
-            "--address",
-            address,
-            "--task-queue",
-            task_queue,
-        ]
-        self.env = {**os.environ, **env}
+        self.address, self.task_queue, self.env = address, task_queue, env
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            *self.args,
-            env=self.env,
-            cwd=str(ROOT),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        self.process = await start_worker_process(self.address, self.task_queue, self.env)
 
     async def kill(self) -> None:
         assert self.process is not None

@@ -1,16 +1,14 @@
 """`python worker.py` as users run it: SIGTERM lets the running step finish before the worker exits."""
 
 import asyncio
-import os
 import signal
-import sys
 import time
 import uuid
 from pathlib import Path
 
 from temporalio.client import Client
 
-from tests.cli_helpers import server_address
+from tests.cli_helpers import server_address, start_worker_process
 from tests.conftest import start_segment
 
 ROOT = Path(__file__).parent.parent
@@ -32,17 +30,8 @@ def register(registry):
 
 
 async def _start_worker(client: Client, queue: str, plugin_dir: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "worker.py"),
-        "--address",
-        server_address(client),
-        "--task-queue",
-        queue,
-        env={**os.environ, "SEGMENTS_PLUGINS": "nap_plugin", "PYTHONPATH": f"{plugin_dir}:{ROOT}"},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    env = {"SEGMENTS_PLUGINS": "nap_plugin", "PYTHONPATH": f"{plugin_dir}:{ROOT}"}
+    return await start_worker_process(server_address(client), queue, env)
 
 
 async def test_sigterm_lets_the_running_step_finish(client: Client, tmp_path: Path) -> None:

@@ -25,7 +25,6 @@ from gateway.models import (
     RunList,
     RunResult,
     RunStatus,
-    RunSummaryModel,
     StartRunRequest,
     StartRunResponse,
 )
@@ -110,7 +109,7 @@ async def list_runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RunList:
     runs = await client.list_runs(segment_id=segment, tenant_id=tenant, phase=phase, limit=limit)
-    return RunList(runs=[RunSummaryModel(**vars(run)) for run in runs])
+    return RunList(runs=runs)
 
 
 @router.get("/{run_id}", response_model=RunStatus, responses=NOT_FOUND)
