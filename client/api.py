@@ -24,6 +24,7 @@ from segments.builtin_types import default_catalog
 from segments.catalog import Catalog
 from segments.hashing import definition_hash
 from segments.validation import InvalidSegment, Problem, validate_definition
+from workflows.run_details import static_details, static_summary
 from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
 
 WORKFLOW_TYPE = "SegmentWorkflow"
@@ -103,14 +104,17 @@ class SegmentsClient:
         ]
         if tenant_id:
             attributes.append(SearchAttributePair(TENANT_ID, tenant_id))
+        segment_hash = definition_hash(definition)
         return await self.temporal.start_workflow(
             WORKFLOW_TYPE,
             request,
             id=run_id or f"{segment_id}-{uuid.uuid4().hex[:12]}",
             task_queue=self.task_queue,
             search_attributes=TypedSearchAttributes(attributes),
-            memo={"segment_version": definition.get("version"), "segment_hash": definition_hash(definition)},
+            memo={"segment_version": definition.get("version"), "segment_hash": segment_hash},
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=static_summary(definition, tenant_id),
+            static_details=static_details(definition, tenant_id, segment_hash),
         )
 
     async def run(self, definition: dict[str, Any], run_input: Any = None, **kwargs: Any) -> Any:

@@ -136,3 +136,34 @@ async def test_sla_warning_fires_before_the_timeout_on_slack_and_email(
     assert {"run_id": run_id, "task_id": "approve", "decision": "approve"} in values
     mails = [m for m in smtp.messages if run_id in m.message.as_string()]
     assert len(mails) == 1 and mails[0].rcpt_tos == ["fin@example.com"]
+
+
+async def test_each_escalation_level_gets_its_sla_warning_and_reminders(
+    skipping: tuple[Client, str], receivers: tuple[WebhookReceiver, SlackStandIn, SmtpStandIn]
+) -> None:
+    client, queue = skipping
+    hook = receivers[0]
+    config = {
+        "kind": "approval",
+        "title": "Remind me",
+        "assignee": "ann",
+        "timeout": "PT4H",
+        "sla_warning": "PT3H",
+        "remind_every": "PT2H",
+        "escalation": ["bob"],
+        "notify": [{"channel": "webhook", "url": hook.url}],
+    }
+    run_id = f"remind-{uuid.uuid4().hex[:8]}"
+    handle = await start_segment(client, queue, segment(config), workflow_id=run_id)
+    assert await handle.result() == {"on_timeout": "timeout"}
+    level = [("reminder", 0), ("sla_warning", 0)]  # 2h and 3h into each 4h level
+    bob = [("escalated", 1), ("reminder", 1), ("sla_warning", 1)]
+    assert hook_events(hook, run_id) == [("opened", 0), *level, *bob, ("timed_out", 1)]
+    summaries = []
+    for event in (await handle.fetch_history()).events:
+        if event.HasField("timer_started_event_attributes"):
+            summary = event.user_metadata.summary
+            summaries.append(client.data_converter.payload_converter.from_payload(summary, str))
+    first, second = summaries[:3], summaries[3:]
+    assert first == ["approve · reminder 1", "approve · SLA warning", "approve · timeout 4h"]
+    assert second == ["approve · reminder 1", "approve · SLA warning", "approve · timeout 4h (level 1)"]

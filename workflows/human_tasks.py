@@ -1,11 +1,13 @@
 """The `human_task` runner: open a task, notify, wait on durable timers, escalate, close.
 
 Every wait is `workflow.wait_condition(..., timeout=...)`: a timer in history, so a task waits
-hours or days across worker restarts and deploys. Deadlines are absolute (opened_at + timeout),
-so a slow notification never stretches a timeout.
+hours or days across worker restarts and deploys. Each level of escalation waits through its
+SLA warning and its reminders (`remind_every`) before its timeout. Deadlines are absolute
+(opened_at + timeout), so a slow notification never stretches a timeout.
 
 Notifications are `notify` activities, one per (event, channel, escalation level), with the
-activity id `notify/<task_id>/<event>/<level>/<channel index>`: recorded in history, so a
+activity id `notify/<task_id>/<event>/<level>/<channel index>` (reminders add `/<n>`): recorded
+in history, so a
 worker restart replays them instead of sending again. They run beside the wait, so a slow or
 failing channel never delays the task; a channel that still fails after its retries is
 logged and listed on the task (`notify_failures` in the step's output).
@@ -28,9 +30,10 @@ from activities.notify.contracts import NOTIFY_ACTIVITY, ChoiceOption, Event, No
 from segments.catalog import StepType
 from segments.durations import format_duration, parse_duration
 from segments.models import Step
-from segments.step_configs.human_task import HumanTaskConfig
+from segments.step_configs.human_task import MAX_REMINDERS_PER_LEVEL, HumanTaskConfig
 from workflows.errors import StepFailure, describe_activity_error
 from workflows.interpreter import Interpreter, StepOutcome
+from workflows.run_details import human_duration, step_summary
 from workflows.task_board import HumanTask, TaskBoard
 
 NOTIFY_TIMEOUT = timedelta(seconds=60)
@@ -38,6 +41,7 @@ NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=8
 )
 TIMEOUT_ERROR = "HumanTaskTimedOut"
+PATCH_SLA_EVERY_LEVEL = "sla-warning-every-level"
 
 
 def task_id_for(interp: Interpreter, step: Step, visit: int) -> str:
@@ -72,11 +76,12 @@ class Notifier:
         self.failures: list[str] = []
         self._board = board
 
-    def send(self, event: Event) -> None:
+    def send(self, event: Event, sequence: int = 0) -> None:
+        """`sequence` tells apart the reminders of one level (their activity ids end in `/<n>`)."""
         for index, channel in enumerate(self.config.notify):
             if event in channel.events:
                 request = self._request(event, channel.channel, channel.target(), channel.signing_secret())
-                self._board.background.append(asyncio.create_task(self._one(request, index)))
+                self._board.background.append(asyncio.create_task(self._one(request, index, sequence)))
 
     def _request(
         self, event: Event, channel: Any, target: str | list[str], secret: str | None
@@ -101,15 +106,16 @@ class Notifier:
             signing_secret=secret,
         )
 
-    async def _one(self, request: NotificationRequest, index: int) -> None:
+    async def _one(self, request: NotificationRequest, index: int, sequence: int) -> None:
+        activity_id = f"notify/{request.task_id}/{request.event}/{request.level}/{index}"
         try:
             await workflow.execute_activity(
                 NOTIFY_ACTIVITY,
                 request,
-                activity_id=f"notify/{request.task_id}/{request.event}/{request.level}/{index}",
+                activity_id=activity_id + (f"/{sequence}" if sequence else ""),
                 start_to_close_timeout=NOTIFY_TIMEOUT,
                 retry_policy=NOTIFY_RETRY,
-                summary=f"{request.event}: {request.channel}",
+                summary=step_summary(self.task.step_id, f"notify {request.channel}: {request.event}"),
             )
         except ActivityError as err:
             message, _ = describe_activity_error(err)
@@ -123,13 +129,36 @@ class Notifier:
             )
 
 
-async def _answered_by(task: HumanTask, when: datetime) -> bool:
-    """Waits until the task is answered or `when` (a durable timer); True when answered."""
+async def _answered_by(task: HumanTask, when: datetime, why: str) -> bool:
+    """Waits until the task is answered or `when` (a durable timer, its summary `why`); True when
+    answered."""
     remaining = when - workflow.now()
     if remaining > timedelta(0):
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: task.answer is not None, timeout=remaining)
+            await workflow.wait_condition(
+                lambda: task.answer is not None,
+                timeout=remaining,
+                timeout_summary=step_summary(task.step_id, why),
+            )
     return task.answer is not None
+
+
+def level_checkpoints(
+    cfg: HumanTaskConfig, start: datetime, deadline: datetime, level: int
+) -> list[tuple[datetime, Event, int]]:
+    """The notifications due while one level waits: its SLA warning and its reminders, in time order.
+
+    Before the patch PATCH_SLA_EVERY_LEVEL only the first level had an SLA warning."""
+    due: list[tuple[datetime, Event, int]] = []
+    if cfg.sla_warning is not None and (level == 0 or workflow.patched(PATCH_SLA_EVERY_LEVEL)):
+        due.append((start + parse_duration(cfg.sla_warning), "sla_warning", 0))
+    if cfg.remind_every is not None:
+        every = parse_duration(cfg.remind_every)
+        for n in range(1, MAX_REMINDERS_PER_LEVEL + 1):
+            if start + every * n >= deadline:
+                break
+            due.append((start + every * n, "reminder", n))
+    return sorted(due, key=lambda item: (item[0], item[2]))
 
 
 def _output(
@@ -203,23 +232,31 @@ class _OpenTask:
 
     async def wait(self, opened: datetime) -> StepOutcome:
         task, cfg = self.task, self.cfg
-        if cfg.sla_warning is not None and not await _answered_by(
-            task, opened + parse_duration(cfg.sla_warning)
-        ):
-            self.notifier.send("sla_warning")
-        deadline = opened + self.timeout
-        while not await _answered_by(task, deadline):
+        start, deadline = opened, opened + self.timeout
+        while not await self._answered_at_level(start, deadline):
             if task.level >= len(cfg.escalation):
                 return await self.timed_out()
             task.level += 1
             task.assignee, task.assignee_group = cfg.responders(task.level)
-            deadline = workflow.now() + self.timeout
+            start = workflow.now()
+            deadline = start + self.timeout
             task.deadline = deadline.isoformat()
             await self.board.changed(task)
             self.notifier.send("escalated")
         answer = task.answer or {}
         await self.board.close(task, "answered")
         return StepOutcome(_output(task, "answered", answer, self.notifier.failures), _port(task, answer))
+
+    async def _answered_at_level(self, start: datetime, deadline: datetime) -> bool:
+        """One escalation level: its SLA warning and reminders as they fall due, then its timeout."""
+        task = self.task
+        for when, event, sequence in level_checkpoints(self.cfg, start, deadline, task.level):
+            why = "SLA warning" if event == "sla_warning" else f"reminder {sequence}"
+            if await _answered_by(task, when, why):
+                return True
+            self.notifier.send(event, sequence)
+        level = f" (level {task.level})" if task.level else ""
+        return await _answered_by(task, deadline, f"timeout {human_duration(self.timeout)}{level}")
 
     async def timed_out(self) -> StepOutcome:
         task, cfg = self.task, self.cfg

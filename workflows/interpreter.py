@@ -115,6 +115,8 @@ class Interpreter:
         self.human_tasks: TaskBoard | None = None
         """Where human_task steps list their tasks; set by the workflow that owns this interpreter
         (the root's board, or a branch's board that reports to the root)."""
+        self.on_change: Callable[[], None] | None = None
+        """Called when a step starts or finishes (the root keeps the Web UI's current details)."""
 
     # --- expressions -------------------------------------------------------------------
 
@@ -222,6 +224,7 @@ class Interpreter:
         await workflow.wait_condition(lambda: not self.state.paused)
         self.state.visits[step_id] = visit
         self.state.running[step_id] = RunningStep(step_id, step.type, visit, workflow.now().isoformat())
+        self._changed()
         try:
             outcome = await self._dispatch(step, step_type, visit)
         except StepFailure as failure:
@@ -234,7 +237,12 @@ class Interpreter:
             self._record(step_id, visit, outcome)
         else:
             self._record(step_id, visit, StepOutcome(None, "out"))
+        self._changed()
         return outcome
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def record_visit(self, step_id: str, outcome: StepOutcome) -> None:
         """Count and record a visit of a step that another step's runner completed (a parallel_join)."""

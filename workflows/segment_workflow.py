@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.errors import INVALID_INPUT, INVALID_SEGMENT, ContinueAsNewNeeded, StepFailure
     from workflows.interpreter import Interpreter
     from workflows.parallel import apply_pause
+    from workflows.run_details import MAX_DONE_LISTED, DetailsView, current_details
     from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
     from workflows.step_runners import default_runners
     from workflows.task_board import HumanTask, TaskBoard
@@ -79,6 +80,7 @@ class SegmentWorkflow:
             )
             self._interp = Interpreter(definition, worker_catalog(), default_runners(), run, run_input, env)
             self._interp.human_tasks = self._board
+            self._interp.on_change = self._refresh_details
             if carried:
                 restore(self._interp, self._board, carried)
                 self._paused = self._paused or bool(carried.get("paused"))
@@ -144,7 +146,9 @@ class SegmentWorkflow:
         if "$env" not in json.dumps(segment):
             return {}
         values: dict[str, str] = await workflow.execute_local_activity(
-            CAPTURE_ENV_ACTIVITY, start_to_close_timeout=timedelta(seconds=10)
+            CAPTURE_ENV_ACTIVITY,
+            start_to_close_timeout=timedelta(seconds=10),
+            summary="$env · read once for the whole run",
         )
         return values
 
@@ -190,6 +194,25 @@ class SegmentWorkflow:
         if visible != self._published_phase:
             self._published_phase = visible
             workflow.upsert_search_attributes([SEGMENT_PHASE.value_set(visible)])
+        self._refresh_details()
+
+    def _refresh_details(self) -> None:
+        """The Web UI's "Current details" (workflows/run_details.py); no command, no history event."""
+        interp = self._interp
+        done = interp.state.done[-MAX_DONE_LISTED:] if interp else []
+        workflow.set_current_details(
+            current_details(
+                DetailsView(
+                    run_id=workflow.info().workflow_id,
+                    phase=self._visible_phase(),
+                    steps_done=[f"{r.task_path}{r.step_id}" for r in done],
+                    steps_done_total=interp.done_total() if interp else 0,
+                    steps_running=sorted(interp.state.running) if interp else [],
+                    open_tasks=self._board.open_tasks(),
+                    error=self._error,
+                )
+            )
+        )
 
     def _fail(self, message: str) -> None:
         self._error = message
@@ -237,6 +260,8 @@ class SegmentWorkflow:
     def _tasks_changed(self, event: str, task: HumanTask) -> None:
         if self._phase == "running":
             self._set_phase("running")  # waiting_human while any task is open
+        else:
+            self._refresh_details()
 
     @workflow.update(name="respond")
     async def respond_update(self, payload: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from workflows.errors import StepFailure, describe_activity_error, error_details
 from workflows.human_tasks import run_human_task
 from workflows.interpreter import Interpreter, StepOutcome, StepRunner
 from workflows.parallel import run_parallel_split
+from workflows.run_details import step_summary
 
 DEFAULT_ACTIVITY_TIMEOUT = timedelta(minutes=5)
 DEFAULT_LOCAL_ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -115,7 +116,7 @@ async def _run_as_activity(
                 start_to_close_timeout=timeout,
                 retry_policy=retry_policy(step),
                 activity_id=activity_id,
-                summary=step.label,
+                summary=step_summary(step.step_id, step.name or step.type),
             )
         else:
             output = await workflow.execute_activity(
@@ -125,7 +126,7 @@ async def _run_as_activity(
                 retry_policy=retry_policy(step),
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 activity_id=activity_id,
-                summary=step.label,
+                summary=step_summary(step.step_id, step.name or step.type),
             )
     except ActivityError as err:
         _reraise_cancellation(err)

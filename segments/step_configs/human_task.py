@@ -11,6 +11,7 @@ answer: one user name, or a list of names.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
 import jsonschema
@@ -22,6 +23,8 @@ from segments.step_configs.notify import NotifyChannel
 
 TaskKind = Literal["approval", "choice", "input", "review"]
 RESERVED_PORTS = ("timeout", "error")
+MIN_REMINDER_INTERVAL = timedelta(minutes=1)
+MAX_REMINDERS_PER_LEVEL = 20
 
 
 class ChoiceOption(BaseModel):
@@ -67,8 +70,13 @@ class HumanTaskConfig(BaseModel):
     )
     sla_warning: str | None = Field(
         None,
-        description="ISO 8601 duration after opening at which a reminder goes out once; "
-        "shorter than timeout.",
+        description="ISO 8601 duration after each level starts (opening, each escalation) at which "
+        "an `sla_warning` goes out; shorter than timeout.",
+    )
+    remind_every: str | None = Field(
+        None,
+        description="ISO 8601 duration: while the task is open, a `reminder` notification goes out this "
+        "often at each level (at most 20 a level); at least PT1M.",
     )
     escalation: list[str | list[str]] = Field(
         default_factory=list,
@@ -93,6 +101,14 @@ class HumanTaskConfig(BaseModel):
             return value
         if parse_duration(value) >= parse_duration(timeout):
             raise ValueError(f"must be shorter than timeout ({timeout}); the warning would never go out")
+        return value
+
+    @field_validator("remind_every")
+    @classmethod
+    def _remind_every(cls, value: str | None) -> str | None:
+        _duration(value)
+        if value is not None and not is_template(value) and parse_duration(value) < MIN_REMINDER_INTERVAL:
+            raise ValueError("must be at least PT1M, so that reminders do not flood the channels")
         return value
 
     @field_validator("options")
