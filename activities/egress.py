@@ -57,6 +57,8 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 _ULA = ipaddress.ip_network("fc00::/7")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IETF_PROTOCOL = ipaddress.ip_network("192.0.0.0/24")
+"""IETF protocol assignments; Python before 3.11.10 / 3.12.4 calls only 192.0.0.0/29 of it non-global."""
 
 
 def refusal_reason(address: IPAddress) -> str | None:
@@ -73,6 +75,7 @@ def refusal_reason(address: IPAddress) -> str | None:
         (address.is_loopback, "a loopback address"),
         (address.is_link_local, "a link-local address"),
         (address in _CGNAT, "a carrier-grade NAT address (100.64.0.0/10)"),
+        (address in _IETF_PROTOCOL, "an IETF protocol assignment address (192.0.0.0/24)"),
         (address.is_multicast, "a multicast address"),
         (any(address in net for net in _RFC1918), "a private address (RFC 1918)"),
         (address in _ULA, "an IPv6 unique-local address (fc00::/7)"),

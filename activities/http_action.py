@@ -38,7 +38,7 @@ from activities.contracts import (
 from activities.egress import EgressDenied, EgressGuard, Resolver, denied_error, guarded_transport
 from activities.http_errors import redact, status_error, transport_error
 from activities.http_settings import ENV_PREFIX, HttpSettings
-from activities.rate_limit import HostLimiter
+from activities.rate_limit import BREAKER_TIMEOUT_FLOOR, HostLimiter
 from activities.secrets import EnvSecretProvider, SecretProvider, require_secret
 from activities.validation import check_schema, parse_config, require_match
 from segments.durations import parse_duration
@@ -134,12 +134,13 @@ class HttpActions:
             raise _config_error(step_id, "config.url has no host")
         hop = _Hop(config.method, url, _request_headers(config, input, credentials), _content(config))
         hosts: list[str] = []
+        tenant = input.run.tenant_id
         try:
             async with asyncio.timeout(timeout):
-                response, raw = await self._follow(hop, step_id, limit, credentials, hosts, timeout)
+                response, raw = await self._follow(hop, step_id, limit, credentials, hosts, timeout, tenant)
         except TimeoutError:
             if hosts:
-                self._limiter.record_failure(hosts[-1])
+                self._record_timeout(hosts[-1], tenant, timeout)
             raise transport_error(
                 TimeoutError(f"no complete answer within {timeout:g}s"),
                 what=f"step '{step_id}': {config.method} {_shown(hop.url)}",
@@ -169,6 +170,7 @@ class HttpActions:
         credentials: _Credentials,
         hosts: list[str],
         timeout: float,
+        tenant: str | None,
     ) -> tuple[httpx.Response, bytes]:
         """Send `hop`, following redirects; `hosts` records each host tried (for the breaker)."""
         for redirects in range(self._settings.max_redirects + 1):
@@ -181,9 +183,9 @@ class HttpActions:
                 raise denied_error(exc, step_id=step_id) from None
             except OSError as exc:
                 raise transport_error(exc, what=what) from None
-            await self._limiter.admit(host, step_id=step_id)
+            await self._limiter.admit(host, step_id=step_id, tenant=tenant)
             hosts.append(host)
-            response, raw = await self._send(hop, step_id, limit, credentials, timeout)
+            response, raw = await self._send(hop, step_id, limit, credentials, timeout, tenant)
             if response.status_code not in REDIRECT_STATUSES or "location" not in response.headers:
                 return response, raw
             if redirects == self._settings.max_redirects:
@@ -197,8 +199,20 @@ class HttpActions:
             non_retryable=True,
         )
 
+    def _record_timeout(self, host: str, tenant: str | None, timeout: float) -> None:
+        if timeout < BREAKER_TIMEOUT_FLOOR:
+            self._limiter.record_unknown(host, tenant)
+        else:
+            self._limiter.record_failure(host, tenant)
+
     async def _send(
-        self, hop: _Hop, step_id: str, limit: int, credentials: _Credentials, timeout: float
+        self,
+        hop: _Hop,
+        step_id: str,
+        limit: int,
+        credentials: _Credentials,
+        timeout: float,
+        tenant: str | None,
     ) -> tuple[httpx.Response, bytes]:
         what = f"step '{step_id}': {hop.method} {_shown(hop.url)}"
         host = hop.url.host
@@ -217,7 +231,7 @@ class HttpActions:
             finally:
                 await response.aclose()
         except _TooLarge as exc:
-            self._limiter.record_success(host)
+            self._limiter.record_success(host, tenant)
             raise ApplicationError(
                 f"{what}: the response body is larger than {limit} bytes ({exc.seen}+ seen); raise the "
                 f"step's "
@@ -228,30 +242,30 @@ class HttpActions:
                 non_retryable=True,
             ) from None
         except httpx.TimeoutException as exc:
-            self._limiter.record_failure(host)
+            self._record_timeout(host, tenant, timeout)
             raise transport_error(exc, what=what, timeout=True) from None
         except (httpx.TransportError, OSError) as exc:
             if isinstance(exc, httpx.UnsupportedProtocol):
-                self._limiter.record_unknown(host)
+                self._limiter.record_unknown(host, tenant)
                 raise _config_error(step_id, f"unsupported URL {_shown(hop.url)}: {exc}") from None
-            self._limiter.record_failure(host)
+            self._limiter.record_failure(host, tenant)
             raise transport_error(exc, what=what) from None
         except EgressDenied as exc:  # the address changed between the check and the connection
-            self._limiter.record_unknown(host)
+            self._limiter.record_unknown(host, tenant)
             raise denied_error(exc, step_id=step_id) from None
         except BaseException:  # cancellation: the request is aborted, its outcome unknown
-            self._limiter.record_unknown(host)
+            self._limiter.record_unknown(host, tenant)
             raise
         status = response.status_code
         activity.logger.info("%s answered HTTP %s", what, status)
         if status >= 400:
             if status >= 500 or status in (408, 429):
-                self._limiter.record_failure(host)
+                self._limiter.record_failure(host, tenant)
             else:
-                self._limiter.record_success(host)
+                self._limiter.record_success(host, tenant)
             text = raw.decode(response.charset_encoding or "utf-8", errors="replace")
             raise status_error(status, response.headers, text, what=what, secrets=credentials.secrets)
-        self._limiter.record_success(host)
+        self._limiter.record_success(host, tenant)
         return response, raw
 
     def _credentials(self, config: HttpActionConfig, step_id: str) -> _Credentials:

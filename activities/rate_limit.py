@@ -6,8 +6,9 @@ bound what *this worker* sends; several workers each apply their own limits.
 - Rate limit: a request waits for its host's bucket; when the wait would be longer than
   `rate_max_wait`, the attempt fails retryably with `next_retry_delay` set to the wait,
   so Temporal (not a sleeping activity slot) holds the queue.
-- Circuit breaker: after `breaker_failures` consecutive failures (5xx, 408, 429, timeouts,
-  connection errors) the host's circuit opens for `breaker_cooldown`: attempts fail at once,
+- Circuit breaker, one per (tenant, host): after `breaker_failures` consecutive failures (5xx,
+  408, 429, timeouts, connection errors; a timeout shorter than `BREAKER_TIMEOUT_FLOOR` is the
+  step's own choice and does not count) the circuit opens for `breaker_cooldown`: attempts fail at once,
   retryably, with the remaining cool-down as `next_retry_delay`. Then one trial request goes
   through (half-open): its success closes the circuit, its failure opens it again.
 """
@@ -26,6 +27,10 @@ from activities.contracts import ERROR_CIRCUIT_OPEN, ERROR_RATE_LIMITED
 from activities.http_settings import ENV_PREFIX, HttpSettings
 
 Clock = Callable[[], float]
+
+
+BREAKER_TIMEOUT_FLOOR = 1.0
+"""Seconds: a step timing out sooner than this says nothing about the host's health."""
 
 
 class TokenBucket:
@@ -101,21 +106,26 @@ class CircuitBreaker:
 
 
 class HostLimiter:
-    """The buckets and breakers of every host this worker calls."""
+    """The buckets and breakers of every host this worker calls.
+
+    A bucket is per host: it protects the remote service, whoever calls it. A breaker is per
+    (tenant, host): the failures it counts may come from the calling run itself (a tiny step
+    timeout, a bad request body), so one tenant's failures never open another tenant's circuit.
+    """
 
     def __init__(self, settings: HttpSettings, clock: Clock = time.monotonic) -> None:
         self._settings = settings
         self._clock = clock
         self._buckets: dict[str, TokenBucket | None] = {}
-        self._breakers: dict[str, CircuitBreaker] = {}
+        self._breakers: dict[tuple[str, str], CircuitBreaker] = {}
 
-    def breaker(self, host: str) -> CircuitBreaker:
-        host = host.lower()
-        if host not in self._breakers:
-            self._breakers[host] = CircuitBreaker(
+    def breaker(self, host: str, tenant: str | None = None) -> CircuitBreaker:
+        key = (tenant or "", host.lower())
+        if key not in self._breakers:
+            self._breakers[key] = CircuitBreaker(
                 self._settings.breaker_failures, self._settings.breaker_cooldown.total_seconds(), self._clock
             )
-        return self._breakers[host]
+        return self._breakers[key]
 
     def _bucket(self, host: str) -> TokenBucket | None:
         host = host.lower()
@@ -124,15 +134,16 @@ class HostLimiter:
             self._buckets[host] = TokenBucket(rate, clock=self._clock) if rate else None
         return self._buckets[host]
 
-    async def admit(self, host: str, *, step_id: str) -> None:
+    async def admit(self, host: str, *, step_id: str, tenant: str | None = None) -> None:
         """Wait for `host`'s rate limit and check its circuit; raises a retryable error instead of
         waiting too long. Every admitted request must end with one of the `record_*` calls."""
-        breaker = self.breaker(host)
+        breaker = self.breaker(host, tenant)
         retry_in = breaker.admit()
         if retry_in is not None:
+            whose = f" (tenant {tenant})" if tenant else ""
             raise ApplicationError(
-                f"step '{step_id}': the circuit for {host} is open after {breaker.failures} consecutive "
-                f"failures; the next attempt may go in {retry_in:.1f}s "
+                f"step '{step_id}': the circuit for {host}{whose} is open after {breaker.failures} "
+                f"consecutive failures; the next attempt may go in {retry_in:.1f}s "
                 f"({ENV_PREFIX}BREAKER_FAILURES, {ENV_PREFIX}BREAKER_COOLDOWN)",
                 {"host": host, "retry_in_seconds": retry_in},
                 type=ERROR_CIRCUIT_OPEN,
@@ -158,11 +169,11 @@ class HostLimiter:
                 breaker.record_unknown()
                 raise
 
-    def record_success(self, host: str) -> None:
-        self.breaker(host).record_success()
+    def record_success(self, host: str, tenant: str | None = None) -> None:
+        self.breaker(host, tenant).record_success()
 
-    def record_failure(self, host: str) -> None:
-        self.breaker(host).record_failure()
+    def record_failure(self, host: str, tenant: str | None = None) -> None:
+        self.breaker(host, tenant).record_failure()
 
-    def record_unknown(self, host: str) -> None:
-        self.breaker(host).record_unknown()
+    def record_unknown(self, host: str, tenant: str | None = None) -> None:
+        self.breaker(host, tenant).record_unknown()

@@ -129,11 +129,18 @@ def _check_line(item: str | Mapping[str, Any], prev: str, seq: int) -> tuple[str
             return "not valid JSON", ""
         if not isinstance(line, dict):
             return "not a JSON object", ""
-        if text != canonical_json(line):
+        try:
+            canonical = canonical_json(line)
+        except ValueError:  # NaN or Infinity: JSON has no such numbers, so no line we write has them
+            return "not in canonical form (a number that is not JSON: NaN or Infinity)", ""
+        if text != canonical:
             return "not in canonical form (edited)", ""
     else:
         line = dict(item)
-    digest = line_hash(line)
+    try:
+        digest = line_hash(line)
+    except ValueError:
+        return "not in canonical form (a number that is not JSON: NaN or Infinity)", ""
     if line.get("hash") != digest:
         return "hash does not match the line's content", digest
     if line.get("prev_hash") != prev:

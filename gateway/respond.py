@@ -19,7 +19,10 @@ from client.api import SegmentsClient
 
 UPDATE_TIMEOUT = timedelta(seconds=30)
 
-Outcome = Literal["accepted", "conflict", "invalid", "unavailable"]
+Outcome = Literal["accepted", "conflict", "invalid", "unavailable", "stuck"]
+
+STUCK_MARKER = "Workflow Task in failed state"
+"""What Temporal's FAILED_PRECONDITION says when a run is open but its workflow task fails."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,14 @@ async def respond(client: SegmentsClient, run_id: str, payload: dict[str, Any]) 
         reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
         return await _classify(client, run_id, str(payload.get("task_id")), reason)
     except RPCError as err:
+        if err.status == RPCStatusCode.FAILED_PRECONDITION and STUCK_MARKER in err.message:
+            # The run is open, but its workflow task keeps failing: the worker cannot take the
+            # answer now. Not "closed": a fixed worker (or a reset) lets the same answer in later.
+            return RespondResult(
+                "stuck",
+                reason=f"run '{run_id}' is stuck: its workflow task is failing, so it cannot take an "
+                "answer now; see the run's history in the Temporal Web UI, then try again",
+            )
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             return await _classify(client, run_id, str(payload.get("task_id")), f"run '{run_id}' is closed")
         if err.status == RPCStatusCode.DEADLINE_EXCEEDED:

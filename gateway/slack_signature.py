@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import time
 
+MAX_TIMESTAMP_DIGITS = 12
+
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     base = b"v0:" + timestamp.encode() + b":" + body
@@ -24,11 +26,15 @@ def verify(
     """Why the request is refused, or None when it is Slack's and fresh."""
     if not timestamp or not signature:
         return "missing Slack signature headers"
-    if not timestamp.isdigit():
+    # ASCII digits only, and few: `isdigit()` alone accepts '²', which int() refuses, and a
+    # 5000-digit number makes int() raise; either would be a 500 instead of a 401.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS):
         return "bad X-Slack-Request-Timestamp"
+    if not signature.isascii():
+        return "the Slack signature does not match"
     current = time.time() if now is None else now
     if abs(current - int(timestamp)) > max_age_seconds:
         return "X-Slack-Request-Timestamp is too old"
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode()):
         return "the Slack signature does not match"
     return None

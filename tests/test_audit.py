@@ -291,3 +291,12 @@ async def test_llm_usage_failures_and_children_from_a_built_history() -> None:
     assert records[6]["error"]["type"] == "StepFailed"
     text = to_jsonl(chain(records))
     assert not any(secret in text for secret in ("PROMPT-SECRET", "ANSWER-SECRET", "CHILD-SECRET"))
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_a_line_with_a_number_json_cannot_hold_is_named_not_a_crash(number: str) -> None:
+    """Review L6: `segments audit verify` on a NaN line named the line instead of a traceback."""
+    good = to_jsonl(chain(RECORDS[:1])).splitlines()
+    result = verify_lines([*good, f'{{"event":"x","n":{number},"seq":2}}'])
+    assert not result.ok and result.first_bad_line == 2
+    assert result.reason is not None and "canonical" in result.reason

@@ -6,6 +6,8 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from tests.gateway_support import (
     ACME,
     APPROVAL_SEGMENT,
@@ -107,3 +109,26 @@ async def test_refused_click_is_told_to_the_clicker_only(gateway: Gateway) -> No
     assert await _open(gateway, run_id) == ["approve"]
     async with gateway.http(ACME) as api:
         await api.post(f"/runs/{run_id}/cancel")
+
+
+@pytest.mark.parametrize(
+    "timestamp, signature",
+    [
+        ("1" * 5000, "v0=" + "0" * 64),  # int() refuses more than 4300 digits
+        (b"170000000\xb2", "v0=" + "0" * 64),  # '²': isdigit() says yes, int() says no
+        (None, b"v0=\xe9" + b"0" * 63),  # compare_digest refuses non-ASCII text
+    ],
+)
+async def test_odd_signature_headers_are_refused_not_a_server_error(
+    gateway: Gateway, timestamp: str | bytes | None, signature: str | bytes
+) -> None:
+    """Review L2: unauthenticated requests with odd headers got a 500."""
+    body, signed = slack_request(button_click("any-run", "approve", "approve", "https://x/"))
+    headers: dict[str, Any] = {
+        **signed,
+        "X-Slack-Request-Timestamp": timestamp or signed["X-Slack-Request-Timestamp"],
+        "X-Slack-Signature": signature,
+    }
+    async with gateway.http() as http:
+        answer = await http.post("/slack/interactions", content=body, headers=headers)
+    assert answer.status_code == 401

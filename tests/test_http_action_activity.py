@@ -426,3 +426,30 @@ async def test_rate_limit_spaces_requests_then_refuses_long_waits(server: Standi
     times = sorted(r.received_at for r in server.requests)
     assert len(times) == 6 - len(refused) >= 5
     assert times[4] - times[0] >= 0.2  # the 5th waited for its token
+
+
+async def test_one_tenants_failures_do_not_open_another_tenants_circuit(server: StandinHttpServer) -> None:
+    """Review M4: tenant A's failing calls open A's circuit for the host, never B's."""
+    server.reply(Reply(500), Reply(502), path="/shared")
+    config = {"url": f"{server.url}/shared"}
+    tuned = settings(breaker_failures=2, breaker_cooldown=timedelta(seconds=60))
+    async with HttpActions(EnvSecretProvider({}), tuned) as actions:
+        for _ in range(2):
+            assert (await failure(actions, config, tenant="acme")).type == ERROR_HTTP_STATUS
+        assert (await failure(actions, config, tenant="acme")).type == ERROR_CIRCUIT_OPEN
+        assert (await run(actions, config, tenant="globex"))["status"] == 200
+    assert len(server.requests) == 3
+
+
+async def test_a_step_timeout_below_the_floor_does_not_count_against_the_host(
+    server: StandinHttpServer,
+) -> None:
+    """Review M4: a step that chooses a 10 ms timeout against a host answering in 0.3 s learns nothing
+    about the host's health; five of them leave the circuit closed."""
+    server.handle("/slow", lambda request: Reply(200, {"ok": True}, hold=0.3))
+    tuned = settings(breaker_failures=2, breaker_cooldown=timedelta(seconds=60))
+    async with HttpActions(EnvSecretProvider({}), tuned) as actions:
+        for _ in range(5):
+            error = await failure(actions, {"url": f"{server.url}/slow", "timeout": "PT0.01S"})
+            assert error.type == ERROR_HTTP_TRANSPORT
+        assert (await run(actions, {"url": f"{server.url}/slow", "timeout": "PT5S"}))["status"] == 200

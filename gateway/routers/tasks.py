@@ -15,7 +15,7 @@ from gateway.status_query import query_status
 
 router = APIRouter(prefix="/runs/{run_id}/tasks", tags=["tasks"])
 
-_STATUS = {"conflict": status.HTTP_409_CONFLICT, "invalid": 422, "unavailable": 504}
+_STATUS = {"conflict": status.HTTP_409_CONFLICT, "invalid": 422, "unavailable": 504, "stuck": 503}
 
 
 @router.get("", response_model=TaskList, responses={404: {"model": ErrorResponse}})
@@ -34,6 +34,7 @@ async def list_tasks(run_id: str, client: Client, tenant: Tenant) -> TaskList:
         404: {"model": ErrorResponse, "description": "no such run"},
         409: {"model": ErrorResponse, "description": "the task is closed, not open yet, or unknown"},
         422: {"model": ErrorResponse, "description": "the answer does not fit the task"},
+        503: {"model": ErrorResponse, "description": "the run is open but stuck (its workflow task fails)"},
         504: {"model": ErrorResponse, "description": "no worker took the answer in time"},
     },
 )
