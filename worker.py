@@ -30,6 +30,7 @@ from activities.notify.activity import NotifyActivities
 from activities.notify.settings import NotifySettings
 from activities.secrets import EnvSecretProvider
 from activities.transform import EnvCapture, transform
+from client.namespaces import missing_setup
 from client.settings import ConnectionSettings
 from client.tracing import worker_interceptors
 from segments.builtin_types import default_catalog
@@ -140,6 +141,9 @@ async def running_worker(
 
 async def serve(settings: ConnectionSettings) -> None:
     client = await settings.connect()
+    missing = await missing_setup(client, settings.namespace)
+    if missing:  # better said now than as a failure of every run's first workflow task
+        raise RuntimeError(missing)
     components = build_components()
     worker = create_worker(client, settings.task_queue, components)
     stop = asyncio.Event()

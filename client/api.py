@@ -24,6 +24,7 @@ from segments.builtin_types import default_catalog
 from segments.catalog import Catalog
 from segments.hashing import definition_hash
 from segments.validation import InvalidSegment, Problem, validate_definition
+from workflows.continue_as_new import MIN_BOUND, RUN_OPTIONS
 from workflows.run_details import static_details, static_summary
 from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
 
@@ -83,11 +84,15 @@ class SegmentsClient:
         tenant_id: str | None = None,
         run_id: str | None = None,
         validate: bool = True,
+        options: dict[str, int] | None = None,
     ) -> WorkflowHandle[Any, Any]:
         """Start a run. Invalid definitions raise InvalidSegment here, before anything starts.
 
         `run_id` (the workflow id) makes the start idempotent: starting the same id again while
-        it runs fails with WorkflowAlreadyStartedError instead of starting a second run."""
+        it runs fails with WorkflowAlreadyStartedError instead of starting a second run.
+        `options` are the run's long-run bounds (see `check_run_options`)."""
+        if options:
+            check_run_options(options)
         if validate:
             problems = self.validate(definition)
             if problems:
@@ -98,6 +103,8 @@ class SegmentsClient:
         request: dict[str, Any] = {"segment": definition, "input": run_input if run_input is not None else {}}
         if tenant_id:
             request["tenant_id"] = tenant_id
+        if options:
+            request["options"] = options
         attributes: list[SearchAttributePair[str]] = [
             SearchAttributePair(SEGMENT_ID, segment_id),
             SearchAttributePair(SEGMENT_PHASE, "running"),
@@ -186,6 +193,18 @@ class SegmentsClient:
 
     def web_ui_link(self, run_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.temporal.namespace}/workflows/{run_id}"
+
+
+def check_run_options(options: dict[str, Any]) -> None:
+    """A run's `options`: when it continues as new (see workflows/continue_as_new.py). Raises
+    ValueError naming the option and what it takes."""
+    for key, value in options.items():
+        if key not in RUN_OPTIONS:
+            raise ValueError(f"unknown run option '{key}'; known: {', '.join(RUN_OPTIONS)}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < MIN_BOUND:
+            raise ValueError(
+                f"run option '{key}' takes a whole number of at least {MIN_BOUND}, not {value!r}"
+            )
 
 
 def _quote(value: str) -> str:

@@ -16,13 +16,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, CancelledError, TerminatedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.api import SegmentsClient, load_catalog
+from client.api import SegmentsClient, check_run_options, load_catalog
 from client.audit import export_audit, to_jsonl, verify_lines
+from client.namespaces import create_namespace, missing_setup
 from client.settings import ConnectionSettings
+from segments.plugins import PluginError
 from segments.validation import InvalidSegment, validate_definition
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 1, 2, 3, 4
@@ -72,14 +74,34 @@ def _invalid(err: InvalidSegment) -> CliError:
 
 async def _connect(args: argparse.Namespace) -> SegmentsClient:
     settings = ConnectionSettings.from_env().with_arguments(args)
+    catalog = load_catalog()  # a plugin that cannot be imported is reported as such, not as "unreachable"
     try:
-        return await SegmentsClient.connect(settings)
+        temporal = await settings.connect()
     except RuntimeError as err:
         raise CliError(
             f"cannot reach Temporal at {settings.address} (namespace {settings.namespace}): {err}\n"
-            "Is the server running? Start one with: temporal server start-dev",
+            "Is the server running? Start one with: bash scripts/demo.sh (or: temporal server start-dev, "
+            f"then: segments namespace create {settings.namespace})",
             EXIT_UNREACHABLE,
         ) from None
+    return SegmentsClient(temporal, settings.task_queue, catalog)
+
+
+def parse_options(values: list[str] | None) -> dict[str, int]:
+    """`--option continue_as_new_after_steps=50`, repeatable."""
+    options: dict[str, int] = {}
+    for value in values or []:
+        key, sep, number = value.partition("=")
+        if not sep or not number.strip().isdigit():
+            raise CliError(
+                f"--option takes KEY=NUMBER, e.g. continue_as_new_after_steps=50, not '{value}'", EXIT_USAGE
+            )
+        options[key.strip()] = int(number)
+    try:
+        check_run_options(options)
+    except ValueError as err:
+        raise CliError(f"--option: {err}", EXIT_USAGE) from None
+    return options
 
 
 def _failure_message(err: WorkflowFailureError) -> str:
@@ -116,11 +138,20 @@ async def cmd_catalog(args: argparse.Namespace) -> int:
 async def _start(args: argparse.Namespace) -> tuple[SegmentsClient, Any]:
     definition = read_json_file(args.file, "definition")
     run_input = parse_input(args.input)
+    options = parse_options(args.option)
     client = await _connect(args)
     try:
-        handle = await client.start(definition, run_input, tenant_id=args.tenant, run_id=args.id)
+        handle = await client.start(
+            definition, run_input, tenant_id=args.tenant, run_id=args.id, options=options or None
+        )
     except InvalidSegment as err:
         raise _invalid(err) from None
+    except RPCError:
+        # Most often a namespace without the search attributes every run sets: say which, and the fix.
+        missing = await missing_setup(client.temporal, client.temporal.namespace)
+        if missing:
+            raise CliError(f"cannot start the run: {missing}", EXIT_FAILED) from None
+        raise
     return client, handle
 
 
@@ -134,12 +165,34 @@ async def cmd_start(args: argparse.Namespace) -> int:
 async def cmd_run(args: argparse.Namespace) -> int:
     client, handle = await _start(args)
     print(f"started {handle.id}\nWeb UI: {client.web_ui_link(handle.id)}", file=sys.stderr)
+    hint = asyncio.create_task(_say_when_waiting_for_people(client, handle.id))
     try:
         result = await handle.result()
     except WorkflowFailureError as err:
         raise CliError(f"run {handle.id} failed: {_failure_message(err)}", EXIT_FAILED) from None
+    finally:
+        hint.cancel()
     _print_json(result)
     return 0
+
+
+async def _say_when_waiting_for_people(client: SegmentsClient, run_id: str) -> None:
+    """`segments run` blocks until the result; a run that waits for a person says so, once."""
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            status = await client.status(run_id)
+        except Exception:  # a query can fail while the run is between workflow tasks; ask again
+            continue
+        if status.get("phase") == "waiting_human":
+            tasks = ", ".join(
+                f"{t.get('task_id')} ({t.get('assignee') or 'anyone'})" for t in status.get("open_tasks", [])
+            )
+            print(
+                f"waiting for a person: {tasks}. Answer from another shell, e.g.: segments tasks {run_id}",
+                file=sys.stderr,
+            )
+            return
 
 
 async def cmd_status(args: argparse.Namespace) -> int:
@@ -172,11 +225,32 @@ async def cmd_list(args: argparse.Namespace) -> int:
 def _control(action: str) -> Command:
     async def command(args: argparse.Namespace) -> int:
         client = await _connect(args)
+        description = await client.handle(args.run_id).describe()
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            ended = description.status.name.lower() if description.status else "closed"
+            raise CliError(
+                f"run '{args.run_id}' has already ended ({ended}); there is nothing to {action}", EXIT_FAILED
+            )
         await getattr(client, action)(args.run_id)
         print(f"{action}: sent to {args.run_id}")
         return 0
 
     return command
+
+
+async def cmd_namespace(args: argparse.Namespace) -> int:
+    """`namespace create NAME`: the namespace with the search attributes runs set, ready for runs."""
+    settings = ConnectionSettings.from_env().with_arguments(args)
+    try:
+        temporal = await settings.connect()
+    except RuntimeError as err:
+        raise CliError(f"cannot reach Temporal at {settings.address}: {err}", EXIT_UNREACHABLE) from None
+    done = await create_namespace(temporal, args.name)
+    for line in done or [
+        f"namespace '{args.name}' is ready: it exists and has SegmentId, TenantId, SegmentPhase"
+    ]:
+        print(line)
+    return 0
 
 
 async def cmd_audit(args: argparse.Namespace) -> int:
@@ -249,12 +323,28 @@ async def cmd_respond(args: argparse.Namespace) -> int:
 # --- parser -----------------------------------------------------------------------------
 
 
+class _SubParsers:
+    """Every subcommand also takes the connection flags, before or after its own arguments."""
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self._sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+        self._common = argparse.ArgumentParser(add_help=False)
+        ConnectionSettings.add_arguments(self._common, suppress=True)
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if kwargs.get("add_help", True):
+            kwargs.setdefault("parents", [self._common])
+        return self._sub.add_parser(name, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="segments", description="Validate, run and watch segments on Temporal."
+        prog="segments",
+        description="Validate, run and watch segments on Temporal.",
+        epilog="--address, --namespace and --task-queue go before or after the command.",
     )
     ConnectionSettings.add_arguments(parser)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = _SubParsers(parser)
 
     p = sub.add_parser("validate", help="check a definition and print every problem")
     p.add_argument("file", help="definition JSON file, or - for standard input")
@@ -273,6 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--input", help="the run's input: JSON, or @file.json")
         p.add_argument("--tenant", help="tenant id (search attribute TenantId)")
         p.add_argument("--id", help="the run id (workflow id); default <segment_id>-<random>")
+        p.add_argument(
+            "--option",
+            action="append",
+            metavar="KEY=NUMBER",
+            help="a run option, e.g. continue_as_new_after_steps=50 (repeatable; at least 20)",
+        )
         p.set_defaults(handler=handler)
 
     run_commands: tuple[tuple[str, Command, str], ...] = (
@@ -331,16 +427,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser(
+        "namespace", help="make a namespace ready for runs (create it, register search attributes)"
+    )
+    p.add_argument("action", choices=["create"])
+    p.add_argument("name", help="the namespace, e.g. acme")
+    p.set_defaults(handler=cmd_namespace)
     return parser
 
 
 def _exit(message: str | None, code: int) -> NoReturn:
     """Leave with `code`. os._exit, because the Temporal SDK's native threads can abort a normal
     interpreter shutdown after a failed connection, which would turn exit code 3 into 134."""
-    if message:
-        print(f"segments: {message}", file=sys.stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        if message:
+            print(f"segments: {message}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # `segments catalog | head`: the reader has gone, which is fine
+        pass
     os._exit(code)
 
 
@@ -359,12 +465,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = asyncio.run(args.handler(args))
     except CliError as err:
         _exit(str(err), err.code)
+    except PluginError as err:
+        _exit(str(err), EXIT_USAGE)
+    except BrokenPipeError:
+        _exit(None, 0)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND and "already completed" in err.message:
-            _exit(
-                f"run '{getattr(args, 'run_id', '?')}' has already ended; it takes no more answers",
-                EXIT_FAILED,
-            )
+            _exit(f"run '{getattr(args, 'run_id', '?')}' has already ended", EXIT_FAILED)
         if err.status == RPCStatusCode.NOT_FOUND:
             _exit(
                 f"no run '{getattr(args, 'run_id', '?')}' in this namespace ({err.message})", EXIT_NOT_FOUND

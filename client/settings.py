@@ -47,16 +47,26 @@ class ConnectionSettings:
         )
 
     @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        """Flags that override the environment; each defaults to None meaning 'keep the environment's'."""
+    def add_arguments(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+        """Flags that override the environment; each defaults to None meaning 'keep the environment's'.
+
+        `suppress=True` leaves an unset flag out of the namespace altogether, so that a subcommand's
+        copy of the flags does not overwrite what was given before the subcommand."""
+        default = argparse.SUPPRESS if suppress else None
         parser.add_argument(
-            "--address", help=f"Temporal frontend host:port (env TEMPORAL_ADDRESS, default {DEFAULT_ADDRESS})"
+            "--address",
+            default=default,
+            help=f"Temporal frontend host:port (env TEMPORAL_ADDRESS, default {DEFAULT_ADDRESS})",
         )
         parser.add_argument(
-            "--namespace", help=f"Temporal namespace (env TEMPORAL_NAMESPACE, default {DEFAULT_NAMESPACE})"
+            "--namespace",
+            default=default,
+            help=f"Temporal namespace (env TEMPORAL_NAMESPACE, default {DEFAULT_NAMESPACE})",
         )
         parser.add_argument(
-            "--task-queue", help=f"task queue (env TEMPORAL_TASK_QUEUE, default {DEFAULT_TASK_QUEUE})"
+            "--task-queue",
+            default=default,
+            help=f"task queue (env TEMPORAL_TASK_QUEUE, default {DEFAULT_TASK_QUEUE})",
         )
 
     def with_arguments(self, args: argparse.Namespace) -> ConnectionSettings:

@@ -4,7 +4,8 @@
 # installs the project into .venv, starts the embedded Temporal server (SQLite file
 # .temporal/segments.db, Web UI on http://localhost:8233) and a worker in the background, runs
 # the example segment, prints its result and the Web UI link to the run.
-#   bash scripts/demo.sh stop     stops the server and the worker it started
+#   bash scripts/demo.sh stop     stops the server, the stand-ins and the worker it started
+#   bash scripts/demo.sh reset    stops them and deletes .temporal/ (every run recorded so far)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=.temporal
@@ -21,9 +22,14 @@ stop() {
 }
 
 if [ "${1:-}" = "stop" ]; then stop; exit 0; fi
+if [ "${1:-}" = "reset" ]; then stop; sleep 1; rm -rf "$STATE"; echo "deleted $STATE/ (the server's database and logs)"; exit 0; fi
 
 EXAMPLE=${1:-examples/pricing_loop.json}
 INPUT=${2:-${EXAMPLE%.json}.input.json}
+if [ ! -f "$EXAMPLE" ]; then
+  echo "no such example: $EXAMPLE (the examples: $(ls examples/*.json | grep -v '\.input\.json' | tr '\n' ' '))" >&2
+  exit 2
+fi
 
 if [ ! -x .venv/bin/python ]; then
   echo "creating .venv"
@@ -62,7 +68,7 @@ start_standins() {
   [ -f "$STANDINS_ENV" ] || { echo "the stand-ins did not start; see $STATE/standins.log" >&2; exit 1; }
   set -a; . "$STANDINS_ENV"; set +a   # the worker started next inherits these
 }
-if grep -qE '"type": *"(http_action|llm_agent)"' "$EXAMPLE"; then start_standins; fi
+start_standins   # always: the worker then has every example's settings, so any example runs against it
 
 if [ -f "$STATE/worker.pid" ] && kill -0 "$(cat "$STATE/worker.pid")" 2>/dev/null; then
   echo "restarting the worker"
@@ -84,7 +90,7 @@ if grep -qE '"type": *"human_task"' "$EXAMPLE"; then
     [ "$phase" = "waiting_human" ] || [ "$phase" = "completed" ] || [ "$phase" = "failed" ] && break
     sleep 0.5
   done
-  echo "run $RUN_ID: http://localhost:8233/namespaces/default/workflows/$RUN_ID"
+  echo "run $RUN_ID is $phase; its open tasks:"
   .venv/bin/segments tasks "$RUN_ID"
   echo
   echo "It waits for an answer. For example:"

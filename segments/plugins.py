@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Mapping
 
 PLUGINS_ENV = "SEGMENTS_PLUGINS"
+
+
+class PluginError(RuntimeError):
+    """A module named in SEGMENTS_PLUGINS cannot be imported or has no register(registry)."""
 
 
 def plugin_modules(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -20,10 +25,19 @@ def plugin_modules(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def import_plugin(name: str) -> object:
+    """Import a plugin module the way `python worker.py` finds it: from the installed packages or
+    the current folder (a console script such as `segments` does not have the current folder on
+    its path by itself)."""
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.append(here)
     try:
         module = importlib.import_module(name)
     except ImportError as err:
-        raise RuntimeError(f"{PLUGINS_ENV} names '{name}', which cannot be imported: {err}") from None
+        raise PluginError(
+            f"{PLUGINS_ENV} names '{name}', which cannot be imported from {here} or the installed "
+            f"packages: {err}"
+        ) from None
     if not callable(getattr(module, "register", None)):
-        raise RuntimeError(f"plugin module '{name}' has no register(registry) function")
+        raise PluginError(f"plugin module '{name}' ({PLUGINS_ENV}) has no register(registry) function")
     return module

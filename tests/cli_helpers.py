@@ -26,12 +26,15 @@ def server_address(client: Client) -> str:
     return client.service_client.config.target_host
 
 
-async def run_command(*argv: str, env: dict[str, str] | None = None, timeout: float = 60) -> Completed:
+async def run_command(
+    *argv: str, env: dict[str, str] | None = None, timeout: float = 60, cwd: Path | None = None
+) -> Completed:
     process = await asyncio.create_subprocess_exec(
         *argv,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode is not None

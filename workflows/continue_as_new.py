@@ -30,6 +30,8 @@ from workflows.task_board import HumanTask, TaskBoard
 DEFAULT_MAX_EVENTS = 5_000
 DEFAULT_MAX_STEPS = 1_000
 MIN_BOUND = 20
+RUN_OPTIONS = ("continue_as_new_after_steps", "continue_as_new_after_events")
+"""The keys of a run request's `options`; each a whole number, at least MIN_BOUND."""
 KEEP_STEP_RECORDS = 100
 """Step records carried to the next run (and shown by `status`); older ones are counted only."""
 KEEP_CLOSED_TASKS = 500
