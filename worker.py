@@ -45,6 +45,8 @@ PASSTHROUGH_MODULES = (
     "segments",
     "jsonata",
     "jsonschema",
+    "referencing",
+    "re2",
     "activities",
     "workflows.interpreter",
     "workflows.step_runners",

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-import jsonschema
-from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ERROR_CONFIG, ERROR_SCHEMA, StepActivityInput
 from activities.http_errors import redact
+from segments.schemas import SchemaCheckError, schema_mismatches, schema_problem
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_REPORTED_ERRORS = 3
@@ -33,24 +32,22 @@ def parse_config(model: type[ModelT], input: StepActivityInput) -> ModelT:
 
 
 def check_schema(schema: dict[str, Any], *, step_id: str, field: str) -> None:
-    """A non-retryable error when `schema` is not itself a valid JSON Schema."""
-    try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
-    except SchemaError as exc:
+    """A non-retryable error when `schema` is not a valid, self-contained JSON Schema."""
+    problem = schema_problem(schema)
+    if problem is not None:
         raise ApplicationError(
-            f"step '{step_id}': config.{field} is not a valid JSON Schema: {exc.message}",
-            type=ERROR_CONFIG,
-            non_retryable=True,
+            f"step '{step_id}': config.{field} {problem}", type=ERROR_CONFIG, non_retryable=True
+        )
+
+
+def schema_problems(instance: Any, schema: dict[str, Any], *, step_id: str, field: str) -> list[str]:
+    """Where `instance` does not match `schema` (empty when it matches); never quotes either."""
+    try:
+        return schema_mismatches(instance, schema, limit=MAX_REPORTED_ERRORS)
+    except SchemaCheckError as err:
+        raise ApplicationError(
+            f"step '{step_id}': config.{field}: {err}", type=ERROR_CONFIG, non_retryable=True
         ) from None
-
-
-def schema_problems(instance: Any, schema: dict[str, Any]) -> list[str]:
-    """Human-readable mismatches of `instance` against `schema` (empty when it matches)."""
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
-    return [f"at {e.json_path}: {e.message[:200]}" for e in errors[:MAX_REPORTED_ERRORS]] + (
-        [f"and {len(errors) - MAX_REPORTED_ERRORS} more"] if len(errors) > MAX_REPORTED_ERRORS else []
-    )
 
 
 def require_match(
@@ -65,7 +62,7 @@ def require_match(
 ) -> None:
     """Raise ERROR_SCHEMA when `instance` (`what`: "the response body"...) does not match `config.<field>`."""
     check_schema(schema, step_id=step_id, field=field)
-    problems = schema_problems(instance, schema)
+    problems = schema_problems(instance, schema, step_id=step_id, field=field)
     if problems:
         secrets = list(secrets)
         raise ApplicationError(

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 from pydantic import BaseModel, ValidationError
 
 from segments.catalog import Catalog
@@ -24,6 +23,7 @@ from segments.expressions import (
 from segments.graph import SPLIT_TYPE, Graph
 from segments.models import Edge, SegmentDefinition, Step
 from segments.parallel_checks import parallel_problems
+from segments.schemas import local_reference_problems, schema_problem
 
 _LIST_LIMIT = 12
 
@@ -133,10 +133,12 @@ class _Validator:
             self.problems.extend(_pydantic_problems("", err))
         schema = self.data.get("input_schema")
         if isinstance(schema, dict):
-            try:
-                jsonschema.validators.validator_for(schema).check_schema(schema)
-            except jsonschema.SchemaError as err:
-                self.add("input_schema", f"is not a valid JSON Schema: {err.message}")
+            references = local_reference_problems(schema, "input_schema")
+            for path, message in references:
+                self.add(path, message)
+            problem = None if references else schema_problem(schema)
+            if problem is not None:
+                self.add("input_schema", problem)
         for key in ("steps", "edges"):
             if key in self.data and not isinstance(self.data[key], list):
                 self.add(key, "must be a list")

@@ -139,7 +139,7 @@ async def test_openai_answer_not_matching_the_schema_is_retryable(
     openai_api.reply_json({"total": "lots"})
     error = await failure(llm, {"model": "gpt-test", "prompt": "Total?", "response_schema": TOTAL_SCHEMA})
     assert error.type == ERROR_SCHEMA and not error.non_retryable
-    assert "'currency' is a required property" in error.message
+    assert "at $.currency: is required but missing" in error.message
 
 
 async def test_openai_answer_that_is_not_json_is_retryable(

@@ -129,7 +129,7 @@ async def test_input_is_checked_against_input_schema(client: Client, worker: str
     }
     error = await failure_of(await start_segment(client, worker, segment, {"ordr": 1}))
     assert error.type == "InvalidInput"
-    assert "'order' is a required property" in error.message
+    assert "input.order: is required but missing" in error.message
 
 
 async def test_output_expression_and_run_data(client: Client, worker: str) -> None:

@@ -17,12 +17,11 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    import jsonschema
-
     from activities.contracts import CAPTURE_ENV_ACTIVITY, RunInfo
     from segments.expressions import ExpressionError
     from segments.hashing import definition_hash
     from segments.registry import worker_catalog
+    from segments.schemas import SchemaCheckError, schema_mismatches
     from segments.validation import InvalidSegment, parse_definition
     from workflows.continue_as_new import carried_state, continue_check, restore
     from workflows.errors import INVALID_INPUT, INVALID_SEGMENT, ContinueAsNewNeeded, StepFailure
@@ -130,11 +129,16 @@ class SegmentWorkflow:
     def _check_input(self, schema: dict[str, Any] | None, run_input: Any) -> None:
         if not schema:
             return
-        errors = sorted(jsonschema.validators.validator_for(schema)(schema).iter_errors(run_input), key=str)
-        if errors:
-            lines = "\n".join(
-                f"- input{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}" for e in errors[:20]
-            )
+        try:
+            mismatches = schema_mismatches(run_input, schema, limit=20)
+        except SchemaCheckError as err:
+            raise ApplicationError(
+                f"the run's input cannot be checked against the segment's input_schema: {err}",
+                type=INVALID_INPUT,
+                non_retryable=True,
+            ) from None
+        if mismatches:
+            lines = "\n".join(f"- {m.replace('at $', 'input', 1)}" for m in mismatches)
             raise ApplicationError(
                 f"the run's input does not match the segment's input_schema:\n{lines}",
                 type=INVALID_INPUT,

@@ -27,8 +27,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-import jsonschema
 from temporalio import workflow
+
+from segments.schemas import SchemaCheckError, schema_mismatches
 
 TaskStatus = Literal["open", "answered", "timed_out", "cancelled", "failed"]
 MAX_REFUSED = 100
@@ -119,10 +120,13 @@ def _check_data(tid: str, schema: dict[str, Any] | None, data: Any) -> str | Non
         return f"task '{tid}' is an input task: 'data' must be a JSON object"
     if not schema:
         return None
-    errors = sorted(jsonschema.validators.validator_for(schema)(schema).iter_errors(data), key=str)
-    if not errors:
+    try:
+        mismatches = schema_mismatches(data, schema)
+    except SchemaCheckError as err:
+        return f"task '{tid}': data cannot be checked against the input_schema: {err}"
+    if not mismatches:
         return None
-    lines = "; ".join(f"data{''.join(f'[{p!r}]' for p in e.absolute_path)}: {e.message}" for e in errors[:5])
+    lines = "; ".join(m.replace("at $", "data", 1) for m in mismatches)
     return f"task '{tid}': data does not match the input_schema: {lines}"
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from segments.durations import DurationError, parse_duration
+from segments.schemas import checked_schema
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 QueryValue = str | int | float | bool
@@ -117,6 +118,11 @@ class HttpActionConfig(BaseModel):
         description="Largest response body accepted, in bytes; may lower, never raise, the worker's "
         "SEGMENTS_HTTP_MAX_RESPONSE_BYTES (1 MiB by default).",
     )
+
+    @field_validator("request_schema", "response_schema")
+    @classmethod
+    def _self_contained(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return checked_schema(value)
 
     @field_validator("timeout")
     @classmethod

@@ -14,11 +14,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from segments.durations import parse_duration
 from segments.expressions import is_template
+from segments.schemas import checked_schema
 from segments.step_configs.notify import NotifyChannel
 
 TaskKind = Literal["approval", "choice", "input", "review"]
@@ -134,12 +134,7 @@ class HumanTaskConfig(BaseModel):
     @field_validator("input_schema")
     @classmethod
     def _schema(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
-        if value is not None:
-            try:
-                jsonschema.validators.validator_for(value).check_schema(value)
-            except jsonschema.SchemaError as err:
-                raise ValueError(f"is not a valid JSON Schema: {err.message}") from None
-        return value
+        return checked_schema(value)
 
     @field_validator("on_timeout")
     @classmethod

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from segments.schemas import checked_schema
 
 
 class LlmAgentConfig(BaseModel):
@@ -39,3 +41,8 @@ class LlmAgentConfig(BaseModel):
         description="JSON Schema of a structured answer: the output then carries `json`, "
         "checked against this schema (a mismatch is retried under the step's retry policy).",
     )
+
+    @field_validator("response_schema")
+    @classmethod
+    def _self_contained(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return checked_schema(value)
