@@ -22,10 +22,20 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from client.api import SegmentsClient, check_run_options, load_catalog
 from client.audit import export_audit, to_jsonl, verify_lines
+from client.cli_graph import (
+    DEFAULT_GATEWAY_URL,
+    GATEWAY_URL_VARIABLE,
+    GraphError,
+    mermaid_of,
+    open_link,
+    page_link,
+    write_graph,
+)
 from client.namespaces import create_namespace, missing_setup
 from client.settings import ConnectionSettings
 from segments.plugins import PluginError
 from segments.validation import InvalidSegment, validate_definition
+from workflows.search_attributes import TENANT_ID
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 1, 2, 3, 4
 
@@ -280,6 +290,29 @@ async def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_graph(args: argparse.Namespace) -> int:
+    definition = read_json_file(args.file, "definition")
+    try:
+        write_graph(mermaid_of(definition, args.file), args.out)
+    except GraphError as err:
+        raise CliError(str(err), err.code) from None
+    return 0
+
+
+async def cmd_open(args: argparse.Namespace) -> int:
+    """The run page's link, signed for the run's tenant (read from Temporal) and `--as` user."""
+    client = await _connect(args)
+    description = await client.handle(args.run_id).describe()
+    tenant = description.typed_search_attributes.get(TENANT_ID)
+    try:
+        link = page_link(args.run_id, tenant, args.user, args.gateway, args.minutes)
+    except GraphError as err:
+        raise CliError(str(err), err.code) from None
+    open_link(link, browser=not args.no_browser)
+    print(f"Web UI: {client.web_ui_link(args.run_id)}", file=sys.stderr)
+    return 0
+
+
 # --- human tasks --------------------------------------------------------------------------
 
 
@@ -352,6 +385,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("catalog", help="print the step catalog (export_for_ui) as JSON")
     p.set_defaults(handler=cmd_catalog)
+
+    p = sub.add_parser("graph", help="print a definition as a Mermaid flowchart")
+    p.add_argument("file", help="definition JSON file, or - for standard input")
+    p.add_argument("--out", help="write the diagram to this file instead of standard output")
+    p.set_defaults(handler=cmd_graph)
+
+    p = sub.add_parser("open", help="print (and open in a browser) the link to the run's page on the gateway")
+    p.add_argument("run_id")
+    p.add_argument("--as", dest="user", help="the page answers the run's tasks as this user")
+    p.add_argument(
+        "--gateway", help=f"the gateway's URL (default ${GATEWAY_URL_VARIABLE}, else {DEFAULT_GATEWAY_URL})"
+    )
+    p.add_argument("--minutes", type=int, default=15, help="how long the link may be opened (default 15)")
+    p.add_argument("--no-browser", action="store_true", help="only print the link")
+    p.set_defaults(handler=cmd_open)
 
     start_commands: tuple[tuple[str, Command, str], ...] = (
         ("run", cmd_run, "start a run and wait for its result"),

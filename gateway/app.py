@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from temporalio.service import RPCError
 
 from client.api import SegmentsClient
 from gateway.limits import BodySizeLimit
-from gateway.routers import catalog, events, runs, slack, tasks
+from gateway.routers import catalog, events, graph, runs, slack, tasks
 from gateway.settings import GatewaySettings
 from gateway.ttl_cache import TtlSet
+from gateway.ui import router as run_page
 
 DESCRIPTION = """A thin, stateless HTTP layer over Temporal for canvas platforms and Slack.
 
@@ -36,8 +39,11 @@ def create_app(settings: GatewaySettings | None = None, client: SegmentsClient |
     app.state.settings = settings
     app.state.segments = client
     app.state.slack_seen = TtlSet(ttl_seconds=settings.slack_max_age_seconds * 2)
-    for router in (catalog.router, runs.router, tasks.router, events.router, slack.router):
+    app.state.ui_secret = settings.ui_link_secret or secrets.token_urlsafe(32)
+    for router in (catalog.router, runs.router, tasks.router, events.router, slack.router, graph.router):
         app.include_router(router)
+    app.include_router(run_page.router)
+    app.mount("/ui/assets", StaticFiles(directory=run_page.ASSETS), name="run page assets")
 
     @app.exception_handler(RPCError)
     async def temporal_unavailable(request: Request, err: RPCError) -> JSONResponse:

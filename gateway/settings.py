@@ -3,7 +3,10 @@
 Bearer tokens are each bound to one tenant: `SEGMENTS_GATEWAY_TOKENS="tok1=acme,tok2=globex"`
 or a file (`SEGMENTS_GATEWAY_TOKENS_FILE`, one `token=tenant` a line, `#` comments). The Slack
 signing secret is a worker-style secret: `SEGMENTS_SECRET_<name>`, the name from
-`SEGMENTS_GATEWAY_SLACK_SIGNING_SECRET_NAME` (default `SLACK_SIGNING_SECRET`).
+`SEGMENTS_GATEWAY_SLACK_SIGNING_SECRET_NAME` (default `SLACK_SIGNING_SECRET`). So is the secret
+that signs run page links (`SEGMENTS_SECRET_UI_LINK_SECRET`, name from
+`SEGMENTS_GATEWAY_UI_LINK_SECRET_NAME`); without it the gateway signs page sessions with a
+random per-process key and links printed by `segments open` are refused.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from activities.secrets import EnvSecretProvider
 from client.settings import ConnectionSettings
+from client.ui_links import SECRET_NAME as UI_LINK_SECRET_NAME
 
 PREFIX = "SEGMENTS_GATEWAY_"
 DEFAULT_MAX_BODY = 1_000_000
@@ -61,6 +65,10 @@ class GatewaySettings:
     """A `response_url` outside these prefixes is never called (no request forgery through it)."""
     slack_max_age_seconds: int = 300
     sse_ping_seconds: float = 15.0
+    ui_link_secret: str | None = None
+    """Verifies run page links (`segments open`) and signs page sessions; shared with the CLI."""
+    ui_session_seconds: int = 8 * 3600
+    """How long a run page's session cookie stays valid."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -90,4 +98,7 @@ class GatewaySettings:
             slack_tenant=env.get(PREFIX + "SLACK_TENANT") or None,
             slack_response_url_prefixes=_list(env.get(PREFIX + "SLACK_RESPONSE_URL_PREFIXES"))
             or (DEFAULT_SLACK_RESPONSE_PREFIX,),
+            ui_link_secret=EnvSecretProvider(env).get(
+                env.get(PREFIX + "UI_LINK_SECRET_NAME", UI_LINK_SECRET_NAME)
+            ),
         )
