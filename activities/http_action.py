@@ -39,10 +39,11 @@ from activities.egress import EgressDenied, EgressGuard, Resolver, denied_error,
 from activities.http_errors import redact, status_error, transport_error
 from activities.http_settings import ENV_PREFIX, HttpSettings
 from activities.rate_limit import BREAKER_TIMEOUT_FLOOR, HostLimiter
+from activities.secret_binding import SecretBinding, require_bound
 from activities.secrets import EnvSecretProvider, SecretProvider, require_secret
 from activities.validation import check_schema, parse_config, require_match
 from segments.durations import parse_duration
-from segments.step_configs.http_action import ApiKeyAuth, BasicAuth, BearerAuth, HttpActionConfig
+from segments.step_configs.http_action import BasicAuth, BearerAuth, HttpActionConfig, NoAuth
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 SENSITIVE_RESPONSE_HEADERS = frozenset(
@@ -57,6 +58,13 @@ class _Credentials:
     headers: dict[str, str] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
     """Every string that would reveal a credential: redacted from outputs and errors."""
+    binding: SecretBinding | None = None
+    """Where the secret behind `headers` may go: checked before every hop that carries it."""
+
+    def check(self, hop: _Hop, *, tenant: str | None, step_id: str) -> None:
+        carried = {name.lower() for name in self.headers} & {name.lower() for name in hop.headers}
+        if self.binding is not None and carried:
+            require_bound(self.binding, hop.url, tenant=tenant, step_id=step_id)
 
 
 @dataclass
@@ -172,7 +180,8 @@ class HttpActions:
         timeout: float,
         tenant: str | None,
     ) -> tuple[httpx.Response, bytes]:
-        """Send `hop`, following redirects; `hosts` records each host tried (for the breaker)."""
+        """Send `hop`, following redirects; `hosts` records each host tried (for the breaker).
+        A hop that carries the step's secret goes only where the secret is bound, checked each time."""
         for redirects in range(self._settings.max_redirects + 1):
             what = f"step '{step_id}': {hop.method} {_shown(hop.url)}"
             host = hop.url.host
@@ -183,6 +192,7 @@ class HttpActions:
                 raise denied_error(exc, step_id=step_id) from None
             except OSError as exc:
                 raise transport_error(exc, what=what) from None
+            credentials.check(hop, tenant=tenant, step_id=step_id)
             await self._limiter.admit(host, step_id=step_id, tenant=tenant)
             hosts.append(host)
             response, raw = await self._send(hop, step_id, limit, credentials, timeout, tenant)
@@ -270,11 +280,13 @@ class HttpActions:
 
     def _credentials(self, config: HttpActionConfig, step_id: str) -> _Credentials:
         auth = config.auth
+        if isinstance(auth, NoAuth):
+            return _Credentials()
+        value = require_secret(self._secrets, auth.secret, step_id=step_id, field="auth.secret")
+        binding = self._secrets.binding(auth.secret)
         if isinstance(auth, BearerAuth):
-            token = require_secret(self._secrets, auth.secret, step_id=step_id, field="auth.secret")
-            return _Credentials({"Authorization": f"Bearer {token}"}, [token])
+            return _Credentials({"Authorization": f"Bearer {value}"}, [value], binding)
         if isinstance(auth, BasicAuth):
-            value = require_secret(self._secrets, auth.secret, step_id=step_id, field="auth.secret")
             if auth.username is not None:
                 user, password = auth.username, value
             elif ":" in value:
@@ -286,11 +298,8 @@ class HttpActions:
                     "and keep only the password in the secret)",
                 )
             encoded = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-            return _Credentials({"Authorization": f"Basic {encoded}"}, [value, password, encoded])
-        if isinstance(auth, ApiKeyAuth):
-            key = require_secret(self._secrets, auth.secret, step_id=step_id, field="auth.secret")
-            return _Credentials({auth.header: key}, [key])
-        return _Credentials()
+            return _Credentials({"Authorization": f"Basic {encoded}"}, [value, password, encoded], binding)
+        return _Credentials({auth.header: value}, [value], binding)
 
 
 class _TooLarge(Exception):

@@ -13,14 +13,18 @@ from typing import Protocol
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ERROR_SECRET_MISSING
+from activities.secret_binding import SecretBinding, binding_from_env
 
 SECRET_ENV_PREFIX = "SEGMENTS_SECRET_"
 
 
 class SecretProvider(Protocol):
-    """Resolves a secret's name to its value; returns None when it does not know the name."""
+    """Resolves a secret's name to its value (None when it does not know the name), and says
+    where the secret may go (`activities.secret_binding`)."""
 
     def get(self, name: str) -> str | None: ...
+
+    def binding(self, name: str) -> SecretBinding: ...
 
 
 class EnvSecretProvider:
@@ -32,6 +36,10 @@ class EnvSecretProvider:
 
     def get(self, name: str) -> str | None:
         return self._environ.get(self._prefix + name)
+
+    def binding(self, name: str) -> SecretBinding:
+        """From `SEGMENTS_SECRET_<NAME>_HOSTS` and `SEGMENTS_SECRET_<NAME>_TENANTS`."""
+        return binding_from_env(self._environ, self._prefix, name)
 
 
 def require_secret(provider: SecretProvider, name: str, *, step_id: str, field: str) -> str:

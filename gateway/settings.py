@@ -2,10 +2,11 @@
 
 Bearer tokens are each bound to one tenant: `SEGMENTS_GATEWAY_TOKENS="tok1=acme,tok2=globex"`
 or a file (`SEGMENTS_GATEWAY_TOKENS_FILE`, one `token=tenant` a line, `#` comments). The Slack
-signing secret is a worker-style secret: `SEGMENTS_SECRET_<name>`, the name from
-`SEGMENTS_GATEWAY_SLACK_SIGNING_SECRET_NAME` (default `SLACK_SIGNING_SECRET`). So is the secret
-that signs run page links (`SEGMENTS_SECRET_UI_LINK_SECRET`, name from
-`SEGMENTS_GATEWAY_UI_LINK_SECRET_NAME`); without it the gateway signs page sessions with a
+signing secret is `SEGMENTS_GATEWAY_SLACK_SIGNING_SECRET`: outside `SEGMENTS_SECRET_*`, the namespace
+that definitions name secrets in, so a worker sharing the environment cannot hand it out. The secret
+that signs run page links is a worker-style secret (`SEGMENTS_SECRET_UI_LINK_SECRET`, name from
+`SEGMENTS_GATEWAY_UI_LINK_SECRET_NAME`; a definition cannot send it anywhere unless it is bound with
+`SEGMENTS_SECRET_UI_LINK_SECRET_HOSTS`); without it the gateway signs page sessions with a
 random per-process key and links printed by `segments open` are refused.
 """
 
@@ -81,7 +82,6 @@ class GatewaySettings:
             except OSError as err:
                 raise SettingsError(f"{PREFIX}TOKENS_FILE: cannot read '{tokens_file}': {err}") from None
             tokens.update(parse_pairs(text, PREFIX + "TOKENS_FILE"))
-        secret_name = env.get(PREFIX + "SLACK_SIGNING_SECRET_NAME", "SLACK_SIGNING_SECRET")
         definitions = env.get(PREFIX + "DEFINITIONS_DIR")
         try:
             max_body = int(env.get(PREFIX + "MAX_BODY_BYTES", DEFAULT_MAX_BODY))
@@ -93,7 +93,7 @@ class GatewaySettings:
             cors_origins=_list(env.get(PREFIX + "CORS_ORIGINS")),
             max_body_bytes=max_body,
             definitions_dir=Path(definitions) if definitions else None,
-            slack_signing_secret=EnvSecretProvider(env).get(secret_name),
+            slack_signing_secret=env.get(PREFIX + "SLACK_SIGNING_SECRET") or None,
             slack_users=parse_pairs(env.get(PREFIX + "SLACK_USERS", ""), PREFIX + "SLACK_USERS"),
             slack_tenant=env.get(PREFIX + "SLACK_TENANT") or None,
             slack_response_url_prefixes=_list(env.get(PREFIX + "SLACK_RESPONSE_URL_PREFIXES"))

@@ -138,7 +138,9 @@ async def queue(
         env.setenv("SEGMENTS_HTTP_ALLOW", server.origin)  # this stand-in's port only
         env.setenv("SEGMENTS_ENV_ERP_URL", server.url)
         env.setenv("SEGMENTS_SECRET_ERP_TOKEN", CANARY)
+        env.setenv("SEGMENTS_SECRET_ERP_TOKEN_HOSTS", server.origin)
         env.setenv("SEGMENTS_SECRET_ERP_LOGIN", LOGIN)
+        env.setenv("SEGMENTS_SECRET_ERP_LOGIN_HOSTS", server.origin)
         env.setenv("OPENAI_BASE_URL", openai_api.base_url)
         env.setenv("OPENAI_API_KEY", "sk-test-openai")
         env.setenv("ANTHROPIC_BASE_URL", anthropic_api.base_url)

@@ -46,7 +46,7 @@ async def skipping(
         )
         with pytest.MonkeyPatch.context() as patch:  # the secret is read when a notification goes out
             patch.setenv("SEGMENTS_SLACK_BASE_URL", slack.base_url)
-            patch.setenv("SEGMENTS_SECRET_SLACK_BOT_TOKEN", TOKEN)
+            patch.setenv("SEGMENTS_SLACK_BOT_TOKEN", TOKEN)
             patch.setenv("SEGMENTS_SMTP_HOST", "127.0.0.1")
             patch.setenv("SEGMENTS_SMTP_PORT", str(smtp.port))
             patch.setenv("SEGMENTS_HTTP_ALLOW", "127.0.0.1")  # the webhook receiver, through the egress guard

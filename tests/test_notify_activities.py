@@ -96,8 +96,10 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 def slack_acts(slack: SlackStandIn, token: str = BOT_TOKEN) -> NotifyActivities:
-    settings = NotifySettings.from_env({"SEGMENTS_SLACK_BASE_URL": slack.base_url.rstrip("/")})
-    return NotifyActivities(secrets(SLACK_BOT_TOKEN=token), settings)
+    settings = NotifySettings.from_env(
+        {"SEGMENTS_SLACK_BASE_URL": slack.base_url.rstrip("/"), "SEGMENTS_SLACK_BOT_TOKEN": token}
+    )
+    return NotifyActivities(secrets(), settings)
 
 
 async def test_slack_message_has_title_buttons_and_cli_hint(slack: SlackStandIn) -> None:
@@ -177,18 +179,22 @@ async def test_slack_channel_not_found_is_final(slack: SlackStandIn) -> None:
 
 
 async def test_slack_without_token_secret_is_a_missing_secret(slack: SlackStandIn) -> None:
-    acts = NotifyActivities(secrets(), NotifySettings(slack_base_url=slack.base_url))
+    """The bot token is the worker's own setting: a secret of that name, which a definition could
+    name too, is not used."""
+    acts = NotifyActivities(secrets(SLACK_BOT_TOKEN=BOT_TOKEN), NotifySettings(slack_base_url=slack.base_url))
     with pytest.raises(ApplicationError) as caught:
         await run(acts, request("slack", "C0FINANCE"))
     assert caught.value.type == ERROR_SECRET_MISSING and caught.value.non_retryable
-    assert "SLACK_BOT_TOKEN" in str(caught.value)
+    assert "SEGMENTS_SLACK_BOT_TOKEN" in str(caught.value)
     assert slack.calls == []
 
 
 # --- Email ---------------------------------------------------------------------------------
 
 
-def smtp_settings(server: SmtpStandIn, user: str | None = None) -> NotifySettings:
+def smtp_settings(
+    server: SmtpStandIn, user: str | None = None, password: str | None = None
+) -> NotifySettings:
     env = {
         "SEGMENTS_SMTP_HOST": "127.0.0.1",
         "SEGMENTS_SMTP_PORT": str(server.port),
@@ -196,12 +202,14 @@ def smtp_settings(server: SmtpStandIn, user: str | None = None) -> NotifySetting
     }
     if user:
         env["SEGMENTS_SMTP_USER"] = user
+    if password:
+        env["SEGMENTS_SMTP_PASSWORD"] = password
     return NotifySettings.from_env(env)
 
 
 async def test_email_arrives_with_subject_recipients_and_cli_hint() -> None:
     with SmtpStandIn(user="robot", password=SMTP_PASSWORD) as server:
-        acts = NotifyActivities(secrets(SMTP_PASSWORD=SMTP_PASSWORD), smtp_settings(server, user="robot"))
+        acts = NotifyActivities(secrets(), smtp_settings(server, user="robot", password=SMTP_PASSWORD))
         receipt = await run(acts, request("email", ["alice@example.org", "bob@example.org"]))
         (mail,) = server.messages
 
@@ -223,7 +231,7 @@ async def test_email_arrives_with_subject_recipients_and_cli_hint() -> None:
 
 async def test_email_wrong_password_is_final_and_hides_the_password() -> None:
     with SmtpStandIn(user="robot", password="the-right-one") as server:
-        acts = NotifyActivities(secrets(SMTP_PASSWORD=SMTP_PASSWORD), smtp_settings(server, user="robot"))
+        acts = NotifyActivities(secrets(), smtp_settings(server, user="robot", password=SMTP_PASSWORD))
         with pytest.raises(ApplicationError) as caught:
             await run(acts, request("email", ["alice@example.org"]))
         assert server.messages == []

@@ -13,11 +13,11 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import ERROR_CONFIG
+from activities.contracts import ERROR_CONFIG, ERROR_SECRET_MISSING
 from activities.notify._http import UrlGuard
 from activities.notify.contracts import NOTIFY_ACTIVITY, NotificationRequest
 from activities.notify.email import send_email
-from activities.notify.settings import NotifySettings
+from activities.notify.settings import SLACK_BOT_TOKEN_SETTING, SMTP_PASSWORD_SETTING, NotifySettings
 from activities.notify.slack import send_slack
 from activities.notify.teams import send_teams
 from activities.notify.webhook import send_webhook
@@ -67,12 +67,7 @@ class NotifyActivities:
         return {"channel": req.channel, "event": req.event, "idempotency_key": req.key, **details}
 
     async def _slack(self, req: NotificationRequest) -> dict[str, Any]:
-        token = require_secret(
-            self._secrets,
-            self._settings.slack_token_secret,
-            step_id=req.task_id,
-            field="notify (slack bot token)",
-        )
+        token = _own_credential(self._settings.slack_bot_token, SLACK_BOT_TOKEN_SETTING, req, "slack")
         return await send_slack(
             req, token=token, base_url=self._settings.slack_base_url, timeout_s=self._settings.timeout_s
         )
@@ -80,12 +75,7 @@ class NotifyActivities:
     async def _email(self, req: NotificationRequest) -> dict[str, Any]:
         password = None
         if self._settings.smtp_user:
-            password = require_secret(
-                self._secrets,
-                self._settings.smtp_password_secret,
-                step_id=req.task_id,
-                field="notify (smtp password)",
-            )
+            password = _own_credential(self._settings.smtp_password, SMTP_PASSWORD_SETTING, req, "email")
         return await send_email(req, settings=self._settings, password=password)
 
     async def _over_http(self, req: NotificationRequest, client: httpx.AsyncClient) -> dict[str, Any]:
@@ -109,3 +99,14 @@ class NotifyActivities:
         return await send_webhook(
             req, signing_key=key, client=client, timeout_s=timeout, url_guard=self._url_guard
         )
+
+
+def _own_credential(value: str | None, setting: str, req: NotificationRequest, channel: str) -> str:
+    """A credential of the worker's own integration, or a non-retryable error naming its setting."""
+    if not value:
+        raise ApplicationError(
+            f"task '{req.task_id}': {channel} notifications need {setting} in the worker's environment",
+            type=ERROR_SECRET_MISSING,
+            non_retryable=True,
+        )
+    return value

@@ -1,16 +1,20 @@
 """Worker settings of the notification channels, from `SEGMENTS_*` environment variables.
 
-Values that are credentials (the Slack bot token, the SMTP password) are not settings:
-they are secrets, resolved by name through the worker's `SecretProvider`.
+The worker's own credentials (the Slack bot token, the SMTP password) have names of their own,
+outside `SEGMENTS_SECRET_*`: a definition can name any secret there, so no definition can ever
+ask for these. They are kept out of `repr`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SLACK_DEFAULT_BASE_URL = "https://slack.com/api/"
+SLACK_BOT_TOKEN_SETTING = "SEGMENTS_SLACK_BOT_TOKEN"
+SMTP_PASSWORD_SETTING = "SEGMENTS_SMTP_PASSWORD"
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -23,8 +27,8 @@ def _flag(value: str | None, default: bool) -> bool:
 class NotifySettings:
     slack_base_url: str = SLACK_DEFAULT_BASE_URL
     """`SEGMENTS_SLACK_BASE_URL`: the Web API root; tests point it at a local stand-in."""
-    slack_token_secret: str = "SLACK_BOT_TOKEN"
-    """`SEGMENTS_SLACK_TOKEN_SECRET`: the NAME of the secret holding the bot token (`xoxb-...`)."""
+    slack_bot_token: str | None = field(default=None, repr=False)
+    """`SEGMENTS_SLACK_BOT_TOKEN`: the bot token (`xoxb-...`); Slack notifications fail without it."""
     smtp_host: str | None = None
     """`SEGMENTS_SMTP_HOST`: the relay; email notifications fail (non-retryable) without it."""
     smtp_port: int = 25
@@ -33,8 +37,8 @@ class NotifySettings:
     """`SEGMENTS_SMTP_FROM`: the From address; its domain also ends each Message-ID."""
     smtp_user: str | None = None
     """`SEGMENTS_SMTP_USER`: when set, the worker logs in with it and the password secret."""
-    smtp_password_secret: str = "SMTP_PASSWORD"
-    """`SEGMENTS_SMTP_PASSWORD_SECRET`: the NAME of the secret holding the SMTP password."""
+    smtp_password: str | None = field(default=None, repr=False)
+    """`SEGMENTS_SMTP_PASSWORD`: the password that goes with `SEGMENTS_SMTP_USER`."""
     smtp_starttls: bool = False
     """`SEGMENTS_SMTP_STARTTLS`: upgrade the connection with STARTTLS (port 587)."""
     smtp_ssl: bool = False
@@ -51,14 +55,15 @@ class NotifySettings:
             value = env.get(name)
             return value.strip() if value is not None and value.strip() else None
 
+        _warn_renamed(env)
         return cls(
             slack_base_url=_with_slash(get("SEGMENTS_SLACK_BASE_URL") or default.slack_base_url),
-            slack_token_secret=get("SEGMENTS_SLACK_TOKEN_SECRET") or default.slack_token_secret,
+            slack_bot_token=get(SLACK_BOT_TOKEN_SETTING),
             smtp_host=get("SEGMENTS_SMTP_HOST"),
             smtp_port=int(get("SEGMENTS_SMTP_PORT") or default.smtp_port),
             smtp_from=get("SEGMENTS_SMTP_FROM") or default.smtp_from,
             smtp_user=get("SEGMENTS_SMTP_USER"),
-            smtp_password_secret=get("SEGMENTS_SMTP_PASSWORD_SECRET") or default.smtp_password_secret,
+            smtp_password=get(SMTP_PASSWORD_SETTING),
             smtp_starttls=_flag(get("SEGMENTS_SMTP_STARTTLS"), default.smtp_starttls),
             smtp_ssl=_flag(get("SEGMENTS_SMTP_SSL"), default.smtp_ssl),
             timeout_s=float(get("SEGMENTS_NOTIFY_TIMEOUT") or default.timeout_s),
@@ -68,3 +73,18 @@ class NotifySettings:
 def _with_slash(url: str) -> str:
     """slack_sdk joins `base_url + method`, so the root must end with a slash."""
     return url if url.endswith("/") else url + "/"
+
+
+_RENAMED = {
+    "SEGMENTS_SECRET_SLACK_BOT_TOKEN": SLACK_BOT_TOKEN_SETTING,
+    "SEGMENTS_SECRET_SMTP_PASSWORD": SMTP_PASSWORD_SETTING,
+}
+
+
+def _warn_renamed(env: Mapping[str, str]) -> None:
+    """The old names sat in the namespace definitions name secrets in: they are not read any more."""
+    for old, new in _RENAMED.items():
+        if env.get(old) and not env.get(new):
+            logging.getLogger("segments.notify").warning(
+                "%s is no longer read: set %s instead (a definition could name the old one)", old, new
+            )

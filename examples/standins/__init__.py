@@ -45,7 +45,9 @@ class Standins:
             "SEGMENTS_ENV_TICKETS_URL": api_url,
             "SEGMENTS_ENV_ERP_URL": api_url,
             "SEGMENTS_SECRET_TICKETS_TOKEN": self.api.tickets_token,
+            "SEGMENTS_SECRET_TICKETS_TOKEN_HOSTS": f"{HOST}:{self.api_port}",
             "SEGMENTS_SECRET_ERP_TOKEN": self.api.erp_token,
+            "SEGMENTS_SECRET_ERP_TOKEN_HOSTS": f"{HOST}:{self.api_port}",
             "SEGMENTS_HTTP_ALLOW": HOST,
         }
 

@@ -21,7 +21,10 @@ HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 QueryValue = str | int | float | bool
 
 _SECRET_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_SECRET_DESCRIPTION = "Name of a secret on the worker (read from SEGMENTS_SECRET_<NAME> by default)."
+_SECRET_DESCRIPTION = (
+    "Name of a secret on the worker (SEGMENTS_SECRET_<NAME> by default), sent only to the hosts "
+    "SEGMENTS_SECRET_<NAME>_HOSTS binds it to."
+)
 
 
 class NoAuth(BaseModel):
