@@ -10,13 +10,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from client.ui_links import DEFAULT_LINK_SECONDS, SECRET_NAME, new_ticket, run_page_link
+from client.ui_links import DEFAULT_LINK_SECONDS, LINK_SECRET_VARIABLE, new_ticket, run_page_link
 from segments.mermaid import to_mermaid
 from segments.models import SegmentDefinition
 
 GATEWAY_URL_VARIABLE = "SEGMENTS_GATEWAY_URL"
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
-LINK_SECRET_VARIABLE = f"SEGMENTS_SECRET_{SECRET_NAME}"
 
 
 class GraphError(Exception):

@@ -3,8 +3,9 @@
 A link carries a ticket `<payload>.<signature>`: the payload is base64url JSON
 `{"run": run_id, "tenant": tenant, "user": name or null, "exp": unix seconds}` and the signature
 is HMAC-SHA256 over the payload with a secret that the gateway and whoever prints links share
-(`SEGMENTS_SECRET_UI_LINK_SECRET` by default). The CLI signs; the gateway verifies and also
-issues the same kind of ticket as the page's session cookie.
+(`SEGMENTS_GATEWAY_UI_LINK_SECRET`: outside `SEGMENTS_SECRET_*`, so no definition can name it).
+The CLI signs; the gateway verifies and also issues the same kind of ticket as the page's
+session cookie.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 DEFAULT_LINK_SECONDS = 15 * 60
-SECRET_NAME = "UI_LINK_SECRET"
+LINK_SECRET_VARIABLE = "SEGMENTS_GATEWAY_UI_LINK_SECRET"
 MAX_TICKET_LENGTH = 2_000
 
 

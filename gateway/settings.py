@@ -3,11 +3,10 @@
 Bearer tokens are each bound to one tenant: `SEGMENTS_GATEWAY_TOKENS="tok1=acme,tok2=globex"`
 or a file (`SEGMENTS_GATEWAY_TOKENS_FILE`, one `token=tenant` a line, `#` comments). The Slack
 signing secret is `SEGMENTS_GATEWAY_SLACK_SIGNING_SECRET`: outside `SEGMENTS_SECRET_*`, the namespace
-that definitions name secrets in, so a worker sharing the environment cannot hand it out. The secret
-that signs run page links is a worker-style secret (`SEGMENTS_SECRET_UI_LINK_SECRET`, name from
-`SEGMENTS_GATEWAY_UI_LINK_SECRET_NAME`; a definition cannot send it anywhere unless it is bound with
-`SEGMENTS_SECRET_UI_LINK_SECRET_HOSTS`); without it the gateway signs page sessions with a
-random per-process key and links printed by `segments open` are refused.
+that definitions name secrets in, so a worker sharing the environment cannot hand it out. So is
+the secret that signs run page links, `SEGMENTS_GATEWAY_UI_LINK_SECRET` (shared with whoever runs
+`segments open`); without it the gateway signs page sessions with a random per-process key and
+refuses links.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from activities.secrets import EnvSecretProvider
 from client.settings import ConnectionSettings
-from client.ui_links import SECRET_NAME as UI_LINK_SECRET_NAME
+from client.ui_links import LINK_SECRET_VARIABLE
 
 PREFIX = "SEGMENTS_GATEWAY_"
 DEFAULT_MAX_BODY = 1_000_000
@@ -98,7 +96,5 @@ class GatewaySettings:
             slack_tenant=env.get(PREFIX + "SLACK_TENANT") or None,
             slack_response_url_prefixes=_list(env.get(PREFIX + "SLACK_RESPONSE_URL_PREFIXES"))
             or (DEFAULT_SLACK_RESPONSE_PREFIX,),
-            ui_link_secret=EnvSecretProvider(env).get(
-                env.get(PREFIX + "UI_LINK_SECRET_NAME", UI_LINK_SECRET_NAME)
-            ),
+            ui_link_secret=env.get(LINK_SECRET_VARIABLE) or None,
         )

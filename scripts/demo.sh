@@ -3,7 +3,8 @@
 #   bash scripts/demo.sh [EXAMPLE.json [INPUT.json]]
 # installs the project into .venv, starts the embedded Temporal server (SQLite file
 # .temporal/segments.db, Web UI on http://localhost:8233) and a worker in the background, runs
-# the example segment, prints its result and the Web UI link to the run.
+# the example segment, prints its result, the Web UI link to the run and the link to its run page
+# on the HTTP gateway (started on http://127.0.0.1:8080).
 #   bash scripts/demo.sh stop     stops the server, the stand-ins and the worker it started
 #   bash scripts/demo.sh reset    stops them and deletes .temporal/ (every run recorded so far)
 set -euo pipefail
@@ -13,7 +14,7 @@ ADDRESS=localhost:7233
 mkdir -p "$STATE"
 
 stop() {
-  for name in worker standins server; do
+  for name in gateway worker standins server; do
     if [ -f "$STATE/$name.pid" ]; then
       kill "$(cat "$STATE/$name.pid")" 2>/dev/null && echo "stopped the $name" || true
       rm -f "$STATE/$name.pid"
@@ -78,6 +79,27 @@ echo "starting a worker (log: $STATE/worker.log)"
 nohup .venv/bin/python worker.py >"$STATE/worker.log" 2>&1 &
 echo $! >"$STATE/worker.pid"
 
+# The HTTP gateway serves the run page; the link secret and a token are made once, kept in
+# $STATE/gateway.env (the gateway verifies the links `segments open` signs with the same secret).
+GATEWAY_ENV="$STATE/gateway.env"
+if [ ! -f "$GATEWAY_ENV" ]; then
+  .venv/bin/python -c 'import secrets; print(f"SEGMENTS_GATEWAY_UI_LINK_SECRET={secrets.token_urlsafe(32)}\nSEGMENTS_GATEWAY_TOKENS={secrets.token_urlsafe(24)}=demo")' >"$GATEWAY_ENV"
+fi
+set -a; . "$GATEWAY_ENV"; set +a
+export SEGMENTS_GATEWAY_URL=http://127.0.0.1:8080
+if [ -f "$STATE/gateway.pid" ] && kill -0 "$(cat "$STATE/gateway.pid")" 2>/dev/null; then
+  echo "restarting the gateway"
+  kill "$(cat "$STATE/gateway.pid")"; sleep 1
+fi
+echo "starting the HTTP gateway on $SEGMENTS_GATEWAY_URL (log: $STATE/gateway.log)"
+nohup .venv/bin/segments gateway --port 8080 >"$STATE/gateway.log" 2>&1 &
+echo $! >"$STATE/gateway.pid"
+
+links() {   # the run in the Web UI, and its run page (answering as $1 when given)
+  echo "Web UI:   http://localhost:8233/namespaces/default/workflows/$RUN_ID"
+  echo "Run page: $(.venv/bin/segments open "$RUN_ID" --no-browser --minutes 60 ${1:+--as "$1"} 2>/dev/null)"
+}
+
 INPUT_ARGS=()
 [ -f "$INPUT" ] && INPUT_ARGS=(--input "@$INPUT")
 if grep -qE '"type": *"human_task"' "$EXAMPLE"; then
@@ -93,12 +115,15 @@ if grep -qE '"type": *"human_task"' "$EXAMPLE"; then
   echo "run $RUN_ID is $phase; its open tasks:"
   .venv/bin/segments tasks "$RUN_ID"
   echo
-  echo "It waits for an answer. For example:"
+  echo "It waits for an answer: on the run page below (as finance-anna), or for example:"
   echo "  .venv/bin/segments approve $RUN_ID approve --as finance-anna --comment ok"
   echo "  .venv/bin/segments result $RUN_ID"
+  links finance-anna
 else
   echo "running $EXAMPLE"
-  .venv/bin/segments run "$EXAMPLE" "${INPUT_ARGS[@]}"
+  RUN_ID=$(.venv/bin/segments start "$EXAMPLE" "${INPUT_ARGS[@]}")
+  .venv/bin/segments result "$RUN_ID" || { links; exit 1; }
+  links
 fi
 echo
 echo "All runs in the Web UI:  http://localhost:8233/namespaces/default/workflows"

@@ -22,8 +22,9 @@ from client.ui_links import new_ticket, run_page_link
 from examples.standins import Standins, serve_standins
 from gateway import GatewaySettings, create_app
 from tests.browser import chromium
-from tests.cli_helpers import server_address, start_worker_process
+from tests.cli_helpers import run_command, server_address, start_worker_process
 from tests.gateway_support import ACME, GLOBEX, TOKENS, eventually, serving
+from tests.temporal_binaries import find_binary
 from worker import build_components, running_worker
 
 ROOT = Path(__file__).parent.parent
@@ -41,6 +42,8 @@ class PageServer:
     url: str
     standins: Standins
     browser: Browser
+    client: Client
+    queue: str
 
     def link(self, run_id: str, user: str | None, tenant: str = "acme") -> str:
         return run_page_link(self.url, run_id, new_ticket(SECRET, run_id, tenant, user))
@@ -72,7 +75,7 @@ async def page_server(client: Client) -> AsyncIterator[PageServer]:
                 serving(create_app(settings, SegmentsClient(client, queue))) as url,
                 chromium() as browser,
             ):
-                yield PageServer(url, standins, browser)
+                yield PageServer(url, standins, browser, client, queue)
         finally:
             mp.undo()
 
@@ -85,9 +88,19 @@ async def test_the_order_run_on_its_graph_live_and_approved_from_the_page(
     page_server: PageServer, tmp_path: Path
 ) -> None:
     run_id = await page_server.start_order()
+    opened = await run_command(
+        find_binary("segments"),
+        *("open", run_id, "--as", "finance-anna", "--gateway", page_server.url),
+        *("--address", server_address(page_server.client)),
+        env={"SEGMENTS_GATEWAY_UI_LINK_SECRET": SECRET, "DISPLAY": "", "WAYLAND_DISPLAY": ""},
+    )
+    assert opened.code == 0, opened.stderr
+    link = opened.stdout.strip()
+    assert link.startswith(f"{page_server.url}/ui/runs/{run_id}?ticket=")
+    assert f"Web UI: {page_server_web_ui(run_id)}" in opened.stderr
     context = await page_server.browser.new_context(viewport={"width": 1280, "height": 860})
     page = await context.new_page()
-    response = await page.goto(page_server.link(run_id, "finance-anna"))
+    response = await page.goto(link)
     assert response is not None and response.status == 200
     await page.wait_for_selector('body[data-ready="1"]', timeout=WAIT_MS)
     assert "ticket=" not in page.url  # the link's ticket became the page's cookie

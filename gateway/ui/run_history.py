@@ -180,7 +180,6 @@ class _Reader:
             fields["task_path"],
             str(data.get("activity_type", "")),
             local=True,
-            scheduled_at=_millis(data.get("original_schedule_time")),
             finished_at=_millis(data.get("complete_time")) or _time(event),
             attempt=int(data.get("attempt") or 1),
         )

@@ -93,7 +93,7 @@
       const g = svg("g", { class: "node", "data-step": box.id, "data-type": box.type,
         "data-state": "pending", transform: "translate(" + box.x + "," + box.y + ")", tabindex: "0" });
       g.appendChild(svg("title", {}, box.label + " (" + box.type + ")"));
-      g.appendChild(svg("rect", { width: box.w, height: box.h }));
+      g.appendChild(svg("rect", { class: "box", width: box.w, height: box.h }));
       g.appendChild(svg("text", { class: "name", x: 10, y: 21 }, clip(box.label, 22)));
       g.appendChild(svg("text", { class: "type", x: 10, y: 39 }, box.type));
       const badge = svg("g", { class: "badge-group", transform: "translate(" + (box.w - 30) + ",8)" });
@@ -126,7 +126,7 @@
       if (!node) continue;
       node.g.dataset.state = info.state;
       node.g.dataset.visits = info.visits;
-      node.visits.textContent = info.visits > 1 ? "×" + info.visits : info.visits ? "✓" : "";
+      node.visits.textContent = info.visits ? String(info.visits) : "";
       node.badge.style.display = info.visits ? "" : "none";
     }
     const errorBox = document.getElementById("run-error");
