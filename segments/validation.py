@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from segments.catalog import Catalog
+from segments.dialects import LLMTEAM, detect_dialect
+from segments.expression_roots import ROOT_NAMES, unknown_root_names
 from segments.expressions import (
     ExpressionError,
     compile_expression,
@@ -26,6 +28,8 @@ from segments.parallel_checks import parallel_problems
 from segments.schemas import local_reference_problems, schema_problem
 
 _LIST_LIMIT = 12
+EDGE_UI_KEYS = frozenset({"id", "label", "description", "ui"})
+"""Keys an edge may carry besides its ends and ports: canvas data the engine ignores and keeps."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,7 @@ class _Validator:
                 self.problems.extend(_pydantic_problems(prefix, err))
                 continue
             self.edges.append((index, edge))
+            self._edge_extras(prefix, edge)
             for end in ("source", "target"):
                 name = getattr(edge, end)
                 if name not in steps:
@@ -235,6 +240,24 @@ class _Validator:
                     f"step '{target.step_id}' ({target.type}) has no input port "
                     f"'{edge.target_port}'; ports: {', '.join(target_type.input_ports)}",
                 )
+
+    def _edge_extras(self, prefix: str, edge: Edge) -> None:
+        """An edge key the engine does not know would be silently ignored (an llmteam `condition`
+        that never routes), so it is a problem rather than kept."""
+        for key in edge.model_extra or {}:
+            if key in EDGE_UI_KEYS:
+                continue
+            if key == "condition":
+                fix = "edges carry no condition; route with a condition or switch step's ports"
+            elif key in ("from", "to", "from_port", "to_port"):
+                fix = "write source, target, source_port, target_port"
+            else:
+                fix = "put canvas data under `ui`"
+            self.add(
+                f"{prefix}.{key}",
+                f"is not a field of an edge (source, target, source_port, target_port, "
+                f"{', '.join(sorted(EDGE_UI_KEYS))}); {fix}",
+            )
 
     def _definition(self) -> SegmentDefinition | None:
         try:
@@ -311,18 +334,38 @@ class _Validator:
             self.add(path, "has a '{%' without its closing '%}'")
             return
         try:
-            compile_expression(expression)
+            compiled = compile_expression(expression)
         except ExpressionError as err:
             self.add(path, err.message)
             return
+        for name in unknown_root_names(compiled):
+            self.add(
+                path,
+                f"reads '{name}' at its root, which is always undefined; a path starts from "
+                f"{', '.join(sorted(ROOT_NAMES))} or a $variable (e.g. input.{name})",
+            )
         for name in sorted(step_references(expression) - known):
             self.add(path, f"reads steps.{name}, but there is no step '{name}'")
+
+
+def _dialect_problem(data: Any) -> Problem | None:
+    if detect_dialect(data) == LLMTEAM:
+        return Problem(
+            "",
+            "this is an llmteam export (edges with from/to, steps with ports), not this engine's "
+            "format; `segments import FILE` translates it (segments validate, run and start, the "
+            "client, the gateway and SegmentWorkflow import it themselves)",
+        )
+    return None
 
 
 def validate_definition(data: Any, catalog: Catalog) -> list[Problem]:
     """Every problem of a definition (an empty list when it is valid)."""
     if not isinstance(data, dict):
         return [Problem("", "a segment definition is a JSON object")]
+    dialect = _dialect_problem(data)
+    if dialect is not None:
+        return [dialect]
     problems, _ = _Validator(data, catalog).run()
     return problems
 
@@ -331,6 +374,9 @@ def parse_definition(data: Any, catalog: Catalog) -> SegmentDefinition:
     """The definition as a model, or InvalidSegment listing every problem."""
     if not isinstance(data, dict):
         raise InvalidSegment(None, [Problem("", "a segment definition is a JSON object")])
+    dialect = _dialect_problem(data)
+    if dialect is not None:
+        raise InvalidSegment(None, [dialect])
     problems, definition = _Validator(data, catalog).run()
     segment_id = data.get("segment_id") if isinstance(data.get("segment_id"), str) else None
     if problems or definition is None:
