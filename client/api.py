@@ -22,8 +22,9 @@ from activities.functions import StepRegistry, load_plugins
 from client.settings import ConnectionSettings
 from segments.builtin_types import default_catalog
 from segments.catalog import Catalog
+from segments.dialects.loader import load_definition, validate_any
 from segments.hashing import definition_hash
-from segments.validation import InvalidSegment, Problem, validate_definition
+from segments.validation import InvalidSegment, Problem
 from workflows.continue_as_new import MIN_BOUND, RUN_OPTIONS
 from workflows.run_details import static_details, static_summary
 from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
@@ -69,7 +70,8 @@ class SegmentsClient:
     # --- definitions -----------------------------------------------------------------
 
     def validate(self, definition: Any) -> list[Problem]:
-        return validate_definition(definition, self.catalog)
+        """Every problem, for this engine's format or an llmteam export (at the export's paths)."""
+        return validate_any(definition, self.catalog)
 
     def export_catalog(self) -> dict[str, Any]:
         return self.catalog.export_for_ui()
@@ -99,6 +101,15 @@ class SegmentsClient:
                 raise InvalidSegment(
                     definition.get("segment_id") if isinstance(definition, dict) else None, problems
                 )
+        loaded = load_definition(definition)
+        memo: dict[str, Any] = {
+            "segment_version": definition.get("version"),
+            "segment_hash": definition_hash(definition),
+        }
+        if loaded.dialect is not None and loaded.definition is not None:
+            # An export in another dialect runs as its translation; the memo keeps the original's hash.
+            memo.update(loaded.memo(), translation_hash=definition_hash(loaded.definition))
+            definition = loaded.definition
         segment_id = str(definition.get("segment_id", "segment"))
         request: dict[str, Any] = {"segment": definition, "input": run_input if run_input is not None else {}}
         if tenant_id:

@@ -33,8 +33,9 @@ from client.cli_graph import (
 )
 from client.namespaces import create_namespace, missing_setup
 from client.settings import ConnectionSettings
+from segments.dialects.loader import load_definition, validate_any
 from segments.plugins import PluginError
-from segments.validation import InvalidSegment, validate_definition
+from segments.validation import InvalidSegment
 from workflows.search_attributes import TENANT_ID
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 1, 2, 3, 4
@@ -130,13 +131,34 @@ def _failure_message(err: WorkflowFailureError) -> str:
 
 async def cmd_validate(args: argparse.Namespace) -> int:
     definition = read_json_file(args.file, "definition")
-    problems = validate_definition(definition, load_catalog())
+    problems = validate_any(definition, load_catalog())
     if problems:
         for problem in problems:
             print(problem)
         print(f"{args.file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
         return EXIT_FAILED
     print(f"{args.file}: valid")
+    return 0
+
+
+async def cmd_import(args: argparse.Namespace) -> int:
+    """Print the translation of an export in another dialect (llmteam) and, on stderr, its notes."""
+    source = read_json_file(args.file, "definition")
+    loaded = load_definition(source)
+    if loaded.dialect is None:
+        raise CliError(f"{args.file}: not an llmteam export; it is in this engine's format", EXIT_FAILED)
+    problems = validate_any(source, load_catalog())
+    for note in loaded.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if loaded.definition is not None and not loaded.problems:
+        _print_json(loaded.definition)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        count = len(problems)
+        print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{args.file}: {loaded.dialect} export translated ({len(loaded.notes)} notes)", file=sys.stderr)
     return 0
 
 
@@ -382,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a definition and print every problem")
     p.add_argument("file", help="definition JSON file, or - for standard input")
     p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("import", help="translate an llmteam export: print the definition, notes on stderr")
+    p.add_argument("file", help="llmteam export (JSON file), or - for standard input")
+    p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("catalog", help="print the step catalog (export_for_ui) as JSON")
     p.set_defaults(handler=cmd_catalog)

@@ -10,11 +10,11 @@ step's handler received, every LLM prompt and HTTP call. Not imported by the eng
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 import json
 import multiprocessing
 import sys
 import traceback
+from datetime import timedelta
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ else:
         from llmteam.canvas.handlers import HumanTaskHandler
     except ImportError:  # pragma: no cover
         HumanTaskHandler = None  # type: ignore[assignment,misc]
-from llmteam.runtime import RuntimeContext
+from llmteam.runtime import RuntimeContext  # noqa: E402
 
 try:
     from llmteam.testing import MockHTTPClient, MockLLMProvider
@@ -60,6 +60,7 @@ except ImportError:  # llmteam-ai 2.0 ships no mocks; its runner never reaches a
         async def request(self, method: str, path: str, **kwargs: Any) -> Any:
             self.calls.append({"method": method, "path": path, "kwargs": kwargs})
             return self.responses.get((method.upper(), path), {"status": "ok"})
+
 
 # What the stand-ins answer (tests/standins/llmteam_services.py answers the same).
 LLM_PATTERNS = {
@@ -85,7 +86,9 @@ def make(step_id: str, kind: str, config: dict[str, Any], name: str = "", **port
     return step
 
 
-def edge(source: str, target: str, from_port: str = "output", to_port: str = "input", condition: Any = None) -> Any:
+def edge(
+    source: str, target: str, from_port: str = "output", to_port: str = "input", condition: Any = None
+) -> Any:
     return EdgeDefinition(source, target, from_port=from_port, to_port=to_port, condition=condition)
 
 
@@ -100,9 +103,15 @@ def definition(definition_id: str, name: str, entry: str, steps: list[Any], edge
 
 def linear() -> Any:
     return definition(
-        "linear", "Summarize and file a note", "summarize",
+        "linear",
+        "Summarize and file a note",
+        "summarize",
         [
-            make("summarize", "llm_agent", {"llm_ref": "fast", "prompt": "Summarize: {text}", "temperature": 0.2}),
+            make(
+                "summarize",
+                "llm_agent",
+                {"llm_ref": "fast", "prompt": "Summarize: {text}", "temperature": 0.2},
+            ),
             make("shape", "transform", {"mapping": {"note": "input"}}),
             make("post_note", "http_action", {"client_ref": "crm", "path": "/notes", "method": "POST"}),
         ],
@@ -112,11 +121,15 @@ def linear() -> Any:
 
 def condition() -> Any:
     return definition(
-        "condition", "Review large amounts", "check",
+        "condition",
+        "Review large amounts",
+        "check",
         [
             make("check", "condition", {"expression": "amount > 1000"}, output_ports=["true", "false"]),
             make("needs_review", "transform", {"expression": "input"}),
-            make("auto_ok", "transform", {"mapping": {"amount": "input.false.amount", "ok": "input.false"}}),
+            make(
+                "auto_ok", "transform", {"mapping": {"amount": "input.amount", "approved": "input.approved"}}
+            ),
         ],
         [edge("check", "needs_review", from_port="true"), edge("check", "auto_ok", from_port="false")],
     )
@@ -124,7 +137,9 @@ def condition() -> Any:
 
 def edge_conditions() -> Any:
     return definition(
-        "edge_conditions", "Route a failed draft", "draft",
+        "edge_conditions",
+        "Route a failed draft",
+        "draft",
         [
             make("draft", "llm_agent", {"llm_ref": "writer", "prompt": "Write a slogan for {product}"}),
             make("fallback", "transform", {"mapping": {"problem": "input.message"}}),
@@ -139,7 +154,9 @@ def edge_conditions() -> Any:
 
 def parallel() -> Any:
     return definition(
-        "parallel", "Summarize and look up at once", "fan_out",
+        "parallel",
+        "Summarize and look up at once",
+        "fan_out",
         [
             make("fan_out", "parallel_split", {"branches": 2}, output_ports=["branch_1", "branch_2"]),
             make("summarize", "llm_agent", {"prompt": "Summarize: {text}"}),
@@ -159,12 +176,20 @@ def parallel() -> Any:
 
 def human_approval() -> Any:
     return definition(
-        "human_approval", "Approve, then place", "approve",
+        "human_approval",
+        "Approve, then place",
+        "approve",
         [
             make(
-                "approve", "human_task",
-                {"task_type": "approval", "title": "Approve the purchase", "assignee_ref": "finance",
-                 "timeout_hours": 4, "escalation_chain": ["cfo"]},
+                "approve",
+                "human_task",
+                {
+                    "task_type": "approval",
+                    "title": "Approve the purchase",
+                    "assignee_ref": "finance",
+                    "timeout_hours": 4,
+                    "escalation_chain": ["cfo"],
+                },
                 output_ports=["approved", "rejected"],
             ),
             make("place", "http_action", {"client_ref": "erp", "path": "/orders"}),
@@ -180,14 +205,24 @@ def human_approval() -> Any:
 def order() -> Any:
     """The seed's order workflow: validate, approve big orders, place the order at the ERP."""
     return definition(
-        "order_processing", "Order processing", "validate",
+        "order_processing",
+        "Order processing",
+        "validate",
         [
             make("validate", "transform", {"mapping": {"order": "order", "total": "order.total"}}),
-            make("big_order", "condition", {"expression": "input.total > 1000"}, output_ports=["true", "false"]),
             make(
-                "approve", "human_task",
-                {"task_type": "approval", "title": "Approve a big order", "assignee_ref": "approver",
-                 "timeout_hours": 4, "escalation_chain": ["cfo"]},
+                "big_order", "condition", {"expression": "input.total > 1000"}, output_ports=["true", "false"]
+            ),
+            make(
+                "approve",
+                "human_task",
+                {
+                    "task_type": "approval",
+                    "title": "Approve a big order",
+                    "assignee_ref": "approver",
+                    "timeout_hours": 4,
+                    "escalation_chain": ["cfo"],
+                },
                 output_ports=["approved", "rejected"],
             ),
             make("place", "http_action", {"client_ref": "erp", "path": "/orders", "method": "POST"}),
@@ -203,11 +238,15 @@ def order() -> Any:
 
 def loop() -> Any:
     return definition(
-        "loop", "Redraft until final", "start",
+        "loop",
+        "Redraft until final",
+        "start",
         [
             make("start", "transform", {"expression": "topic"}),
             make("draft", "llm_agent", {"prompt": "Write a slogan: {input}"}),
-            make("check", "condition", {"expression": "input contains 'FINAL'"}, output_ports=["true", "false"]),
+            make(
+                "check", "condition", {"expression": "input contains 'FINAL'"}, output_ports=["true", "false"]
+            ),
             make("publish", "transform", {"expression": "input"}),
         ],
         [
@@ -221,13 +260,22 @@ def loop() -> Any:
 
 def switch() -> Any:
     return definition(
-        "switch", "Route by category", "classify",
+        "switch",
+        "Route by category",
+        "classify",
         [
             make("classify", "llm_agent", {"prompt": "classify this ticket: {text}"}),
             make(
-                "route", "switch",
-                {"target": "{input}", "default_port": "other",
-                 "cases": [{"value": "sales", "port": "sales"}, {"expression": "'support' in value", "port": "support"}]},
+                "route",
+                "switch",
+                {
+                    "target": "{input}",
+                    "default_port": "other",
+                    "cases": [
+                        {"value": "sales", "port": "sales"},
+                        {"expression": "'support' in value", "port": "support"},
+                    ],
+                },
                 output_ports=["sales", "support", "other"],
             ),
             make("sales_team", "transform", {"mapping": {"team": "input"}}),
@@ -245,20 +293,25 @@ def switch() -> Any:
 
 def subworkflow_child() -> Any:
     return definition(
-        "enrich_child", "Enrich a customer", "tag",
-        [make("tag", "transform", {"mapping": {"customer": "name", "tier": "tier"}})],
+        "enrich_child",
+        "Enrich a customer",
+        "tag",
+        [make("tag", "transform", {"mapping": {"customer": "input.name", "tier": "input.tier"}})],
         [],
     )
 
 
 def subworkflow() -> Any:
     return definition(
-        "subworkflow", "Call a child workflow", "prepare",
+        "subworkflow",
+        "Call a child workflow",
+        "prepare",
         [
             make("prepare", "transform", {"mapping": {"name": "customer.name", "tier": "customer.tier"}}),
             make(
-                "enrich", "subworkflow",
-                {"segment_id": "enrich_child", "input_mapping": {"name": "input"}},
+                "enrich",
+                "subworkflow",
+                {"segment_id": "enrich_child"},
             ),
             make("finish", "transform", {"expression": "input"}),
         ],
@@ -268,15 +321,22 @@ def subworkflow() -> Any:
 
 def team() -> Any:
     return definition(
-        "team", "A team of agents", "crew",
+        "team",
+        "A team of agents",
+        "crew",
         [make("crew", "team", {"team_ref": "support_crew", "input_mapping": {"query": "text"}})],
         [],
     )
 
 
 DEFINITIONS: dict[str, Any] = {
-    "linear": linear, "condition": condition, "edge_conditions": edge_conditions, "parallel": parallel,
-    "human_approval": human_approval, "order_processing": order, "loop": loop,
+    "linear": linear,
+    "condition": condition,
+    "edge_conditions": edge_conditions,
+    "parallel": parallel,
+    "human_approval": human_approval,
+    "order_processing": order,
+    "loop": loop,
 }
 if MINOR >= (2, 3):
     DEFINITIONS.update(
@@ -284,7 +344,9 @@ if MINOR >= (2, 3):
     )
 
 SCENARIOS: dict[str, list[dict[str, Any]]] = {
-    "linear": [{"name": "summarize a complaint", "input": {"text": "The parcel arrived crushed; I want a refund."}}],
+    "linear": [
+        {"name": "summarize a complaint", "input": {"text": "The parcel arrived crushed; I want a refund."}}
+    ],
     "condition": [
         {"name": "amount 5000", "input": {"amount": 5000}},
         {"name": "amount 500", "input": {"amount": 500}},
@@ -307,7 +369,7 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
     "subworkflow": [
         {"name": "child not registered", "input": {"customer": {"name": "Ada", "tier": "gold"}}},
     ],
-    "enrich_child": [{"name": "alone", "input": {"name": "Ada", "tier": "gold"}}],
+    "enrich_child": [{"name": "alone", "input": {"input": {"name": "Ada", "tier": "gold"}}}],
     "team": [{"name": "team not registered", "input": {"text": "help"}}],
 }
 
@@ -384,7 +446,9 @@ async def run_scenario(defn: Any, scenario: dict[str, Any]) -> dict[str, Any]:
     config = RunConfig(max_retries=0, retry_delay=0 if V5 else timedelta(0))
     try:
         if V5:
-            result = await ExecutionEngine(catalog=catalog).run(defn, runtime, scenario["input"], config=config)
+            result = await ExecutionEngine(catalog=catalog).run(
+                defn, runtime, scenario["input"], config=config
+            )
         else:
             result = await SegmentRunner(catalog=catalog).run(defn, runtime, scenario["input"], config=config)
     finally:
@@ -398,16 +462,19 @@ async def run_scenario(defn: Any, scenario: dict[str, Any]) -> dict[str, Any]:
         "error": _jsonable(result.error),
         "step_inputs": step_inputs,
         "llm_calls": [
-            {"prompt": c["prompt"], "system_prompt": c["kwargs"].get("system_prompt"),
-             "temperature": c["kwargs"].get("temperature"), "max_tokens": c["kwargs"].get("max_tokens")}
+            {
+                "prompt": c["prompt"],
+                "system_prompt": c["kwargs"].get("system_prompt"),
+                "temperature": c["kwargs"].get("temperature"),
+                "max_tokens": c["kwargs"].get("max_tokens"),
+            }
             for c in llm.calls
         ],
         "http_calls": [
-            {"method": c["method"], "path": c["path"], "json": _jsonable(c["kwargs"].get("json"))} for c in http.calls
+            {"method": c["method"], "path": c["path"], "json": _jsonable(c["kwargs"].get("json"))}
+            for c in http.calls
         ],
-        "human_requests": [
-            {k: _jsonable(v) for k, v in r.items() if k != "run_id"} for r in desk.requests
-        ],
+        "human_requests": [{k: _jsonable(v) for k, v in r.items() if k != "run_id"} for r in desk.requests],
     }
     if hasattr(result, "completed_steps"):
         record["completed_steps"] = list(result.completed_steps)
@@ -424,8 +491,14 @@ def _run_in_child(name: str, scenario: dict[str, Any], queue: Any) -> None:
     try:
         queue.put(asyncio.run(run_scenario(DEFINITIONS[name](), scenario)))
     except Exception:  # a crash of llmteam's own code is what it did: record it
-        queue.put({"scenario": scenario["name"], "input": scenario["input"], "status": "crashed",
-                   "error": traceback.format_exc(limit=3)})
+        queue.put(
+            {
+                "scenario": scenario["name"],
+                "input": scenario["input"],
+                "status": "crashed",
+                "error": traceback.format_exc(limit=3),
+            }
+        )
 
 
 def run_bounded(name: str, scenario: dict[str, Any], seconds: float = 20) -> dict[str, Any]:
@@ -438,8 +511,12 @@ def run_bounded(name: str, scenario: dict[str, Any], seconds: float = 20) -> dic
     if process.is_alive():
         process.kill()
         process.join()
-        return {"scenario": scenario["name"], "input": scenario["input"], "status": "hung",
-                "error": f"no result after {seconds:.0f} s: the runner spins on the cycle without awaiting"}
+        return {
+            "scenario": scenario["name"],
+            "input": scenario["input"],
+            "status": "hung",
+            "error": f"no result after {seconds:.0f} s: the runner spins on the cycle without awaiting",
+        }
     return queue.get(timeout=5)
 
 

@@ -18,8 +18,11 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import CAPTURE_ENV_ACTIVITY, RunInfo
+    from segments.dialects import detect_dialect
+    from segments.dialects.loader import parse_any
     from segments.expressions import ExpressionError
     from segments.hashing import definition_hash
+    from segments.models import SegmentDefinition
     from segments.registry import worker_catalog
     from segments.schemas import SchemaCheckError, schema_mismatches
     from segments.validation import InvalidSegment, parse_definition
@@ -35,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
 
 WORKFLOW_NAME = "SegmentWorkflow"
 PATCH_PIN_DEFINITION = "pin-definition-in-memo"
+PATCH_IMPORT_DIALECTS = "import-llmteam-dialect"
 RESPONSE_REFUSED = "ResponseRefused"
 
 
@@ -65,7 +69,7 @@ class SegmentWorkflow:
         self._publish_identity()
         self._pin_definition(segment)
         try:
-            definition = parse_definition(segment, worker_catalog())
+            definition, segment = self._parse(segment)
             self._board.human_steps = {s.step_id for s in definition.steps if s.type == "human_task"}
             self._board.resolve_pending()
             self._check_input(definition.input_schema, run_input)
@@ -125,6 +129,16 @@ class SegmentWorkflow:
         workflow.continue_as_new({**request, "resume": carried})
 
     # --- start-up ----------------------------------------------------------------------
+
+    def _parse(self, segment: Any) -> tuple[SegmentDefinition, Any]:
+        """The definition to run and its JSON. An export in another dialect (llmteam), sent by a
+        client that did not translate it, is translated here; this came after runs were in flight,
+        so behind a patch asked only for such exports (other runs get no marker event)."""
+        if detect_dialect(segment) is None or not workflow.patched(PATCH_IMPORT_DIALECTS):
+            return parse_definition(segment, worker_catalog()), segment
+        definition, loaded = parse_any(segment, worker_catalog())
+        workflow.upsert_memo({**loaded.memo(), "translation_hash": definition_hash(loaded.definition)})
+        return definition, loaded.definition
 
     def _check_input(self, schema: dict[str, Any] | None, run_input: Any) -> None:
         if not schema:

@@ -62,7 +62,9 @@ def jsonpath(expression: str, data: str) -> str:
                 "($, .key, ['key'], [n], [*], .*)"
             )
         name, bracket = match.group(1), match.group(2)
-        if name == "*" or bracket == "*":
+        if bracket == "*":
+            pass  # every item of a list: a JSONata path maps over lists by itself
+        elif name == "*":
             parts.append("*")
         elif name is not None:
             parts.append(f"`{name}`")
