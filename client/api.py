@@ -122,14 +122,14 @@ class SegmentsClient:
         ]
         if tenant_id:
             attributes.append(SearchAttributePair(TENANT_ID, tenant_id))
-        segment_hash = definition_hash(definition)
+        segment_hash = memo["segment_hash"]
         return await self.temporal.start_workflow(
             WORKFLOW_TYPE,
             request,
             id=run_id or f"{segment_id}-{uuid.uuid4().hex[:12]}",
             task_queue=self.task_queue,
             search_attributes=TypedSearchAttributes(attributes),
-            memo={"segment_version": definition.get("version"), "segment_hash": segment_hash},
+            memo=memo,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=static_summary(definition, tenant_id),
             static_details=static_details(definition, tenant_id, segment_hash),
