@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError
 
 from activities.functions import StepRegistry, load_plugins
 from client.settings import ConnectionSettings
@@ -26,10 +27,25 @@ from segments.dialects.loader import load_definition, validate_any
 from segments.hashing import definition_hash
 from segments.validation import InvalidSegment, Problem
 from workflows.continue_as_new import MIN_BOUND, RUN_OPTIONS
+from workflows.contract import (
+    ANSWER_INVALID,
+    PAUSE_SIGNAL,
+    REFUSAL_TYPES,
+    RESPOND,
+    RESUME_SIGNAL,
+    SEGMENT_WORKFLOW,
+    STATUS_QUERY,
+    ClosedTaskView,
+    Refusal,
+    RunRequest,
+    RunStatus,
+    TaskAnswer,
+    parse_answer,
+)
 from workflows.run_details import static_details, static_summary
 from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
 
-WORKFLOW_TYPE = "SegmentWorkflow"
+WORKFLOW_TYPE = SEGMENT_WORKFLOW
 DEFAULT_UI_URL = "http://localhost:8233"
 
 
@@ -111,11 +127,9 @@ class SegmentsClient:
             memo.update(loaded.memo(), translation_hash=definition_hash(loaded.definition))
             definition = loaded.definition
         segment_id = str(definition.get("segment_id", "segment"))
-        request: dict[str, Any] = {"segment": definition, "input": run_input if run_input is not None else {}}
-        if tenant_id:
-            request["tenant_id"] = tenant_id
-        if options:
-            request["options"] = options
+        request = RunRequest(
+            definition, run_input if run_input is not None else {}, tenant_id or None, options or None
+        )
         attributes: list[SearchAttributePair[str]] = [
             SearchAttributePair(SEGMENT_ID, segment_id),
             SearchAttributePair(SEGMENT_PHASE, "running"),
@@ -124,8 +138,8 @@ class SegmentsClient:
             attributes.append(SearchAttributePair(TENANT_ID, tenant_id))
         segment_hash = memo["segment_hash"]
         return await self.temporal.start_workflow(
-            WORKFLOW_TYPE,
-            request,
+            SEGMENT_WORKFLOW,
+            request.to_wire(),
             id=run_id or f"{segment_id}-{uuid.uuid4().hex[:12]}",
             task_queue=self.task_queue,
             search_attributes=TypedSearchAttributes(attributes),
@@ -145,31 +159,33 @@ class SegmentsClient:
     async def result(self, run_id: str) -> Any:
         return await self.handle(run_id).result()
 
-    async def status(self, run_id: str) -> dict[str, Any]:
-        """The run's `status` query; for a closed run, its final phase from Temporal as well."""
-        handle = self.handle(run_id)
-        status: dict[str, Any] = await handle.query("status")
+    async def status(self, run_id: str) -> RunStatus:
+        """The run's `status` query (a closed run answers it too, from its last state)."""
+        status: RunStatus = await self.handle(run_id).query(STATUS_QUERY)
         return status
 
     async def pause(self, run_id: str) -> None:
-        await self.handle(run_id).signal("pause")
+        await self.handle(run_id).signal(PAUSE_SIGNAL)
 
     async def resume(self, run_id: str) -> None:
-        await self.handle(run_id).signal("resume")
+        await self.handle(run_id).signal(RESUME_SIGNAL)
 
     async def cancel(self, run_id: str) -> None:
         await self.handle(run_id).cancel()
 
     async def tasks(self, run_id: str) -> list[dict[str, Any]]:
         """The run's open human tasks (its branches' too), from the `status` query."""
-        return list((await self.status(run_id)).get("open_tasks", []))
+        return [dict(task) for task in (await self.status(run_id)).get("open_tasks", [])]
 
     async def respond(self, run_id: str, task_id: str, responder: str, **answer: Any) -> dict[str, Any]:
-        """Answers a task through the `respond` update; returns the accepted answer. A refusal raises
-        `temporalio.client.WorkflowUpdateFailedError` whose cause's message is the reason."""
+        """Answers a task through the `respond` update (`contract.TaskAnswer`); returns the accepted
+        answer. A refusal raises `temporalio.client.WorkflowUpdateFailedError`; `refusal_of` reads
+        its kind and reason."""
         given = {k: v for k, v in answer.items() if v is not None}
-        payload = {"task_id": task_id, "responder": responder, **given}
-        accepted: dict[str, Any] = await self.handle(run_id).execute_update("respond", payload)
+        raw = {"task_id": task_id, "responder": responder, **given}
+        parsed = parse_answer(raw)  # a malformed answer goes as given: the run refuses it, with why
+        payload = parsed.to_payload() if isinstance(parsed, TaskAnswer) else raw
+        accepted: dict[str, Any] = await self.handle(run_id).execute_update(RESPOND, payload)
         return accepted
 
     async def list_runs(
@@ -216,6 +232,16 @@ def check_run_options(options: dict[str, Any]) -> None:
             raise ValueError(
                 f"run option '{key}' takes a whole number of at least {MIN_BOUND}, not {value!r}"
             )
+
+
+def refusal_of(err: WorkflowUpdateFailedError) -> Refusal:
+    """Why the run refused an answer, and which kind of refusal (`contract.REFUSAL_TYPES`)."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        kind = cause.type if cause.type in REFUSAL_TYPES else ANSWER_INVALID
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else None
+        return Refusal(kind or ANSWER_INVALID, cause.message, cast(ClosedTaskView | None, details))
+    return Refusal(ANSWER_INVALID, str(cause or err))
 
 
 def _quote(value: str) -> str:

@@ -20,7 +20,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, Wor
 from temporalio.exceptions import ApplicationError, CancelledError, TerminatedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from client.api import SegmentsClient, check_run_options, load_catalog
+from client.api import SegmentsClient, check_run_options, load_catalog, refusal_of
 from client.audit import export_audit, to_jsonl, verify_lines
 from client.cli_graph import (
     DEFAULT_GATEWAY_URL,
@@ -36,6 +36,7 @@ from client.settings import ConnectionSettings
 from segments.dialects.loader import load_definition, validate_any
 from segments.plugins import PluginError
 from segments.validation import InvalidSegment
+from workflows.contract import PHASES
 from workflows.search_attributes import TENANT_ID
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 1, 2, 3, 4
@@ -368,11 +369,24 @@ async def cmd_respond(args: argparse.Namespace) -> int:
     try:
         accepted = await client.respond(args.run_id, args.task_id, args.responder, **_answer(args))
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-        raise CliError(f"refused: {reason}", EXIT_FAILED) from None
+        raise CliError(f"refused: {refusal_of(err).reason}", EXIT_FAILED) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND and await _exists(client, args.run_id):
+            raise CliError(
+                f"run '{args.run_id}' has already ended; it takes no more answers", EXIT_FAILED
+            ) from None
+        raise
     _print_json(accepted)
     return 0
+
+
+async def _exists(client: SegmentsClient, run_id: str) -> bool:
+    """Whether the run exists (ended or not): an update to an ended run fails as NOT_FOUND."""
+    try:
+        await client.handle(run_id).describe()
+    except RPCError:
+        return False
+    return True
 
 
 # --- parser -----------------------------------------------------------------------------
@@ -496,9 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list runs by segment, tenant or phase")
     p.add_argument("--segment")
     p.add_argument("--tenant")
-    p.add_argument(
-        "--phase", choices=["running", "waiting_human", "paused", "completed", "failed", "cancelled"]
-    )
+    p.add_argument("--phase", choices=PHASES)
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(handler=cmd_list)
 
@@ -544,8 +556,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:
         _exit(None, 0)
     except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND and "already completed" in err.message:
-            _exit(f"run '{getattr(args, 'run_id', '?')}' has already ended", EXIT_FAILED)
         if err.status == RPCStatusCode.NOT_FOUND:
             _exit(
                 f"no run '{getattr(args, 'run_id', '?')}' in this namespace ({err.message})", EXIT_NOT_FOUND

@@ -11,6 +11,7 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
 from client.api import SegmentsClient
 from gateway.history_events import Cursor, HistoryTranslator, RunEvent
+from workflows.contract import STATUS_QUERY
 
 LONG_POLL_TIMEOUT = timedelta(seconds=70)
 STATUS_TIMEOUT = timedelta(seconds=5)
@@ -23,7 +24,7 @@ async def follow_run(client: SegmentsClient, run_id: str, cursor: Cursor = (0, 0
 
     async def status() -> dict[str, Any] | None:
         try:
-            view: dict[str, Any] = await client.handle(run_id).query("status", rpc_timeout=STATUS_TIMEOUT)
+            view: dict[str, Any] = await client.handle(run_id).query(STATUS_QUERY, rpc_timeout=STATUS_TIMEOUT)
         except (TimeoutError, Exception):  # no worker: markers and activities only
             return None
         return view

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from client.api import RunSummary
+from workflows.contract import AnswerFields
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 
@@ -93,14 +94,11 @@ class TaskList(BaseModel):
     closed_tasks: list[dict[str, Any]]
 
 
-class TaskAnswer(BaseModel):
-    """The `respond` update's payload, less `task_id` (it is in the path)."""
+class TaskAnswerBody(AnswerFields):
+    """The `respond` update's payload (`workflows.contract.TaskAnswer`), less `task_id`: it is in
+    the path. Checked as the run checks it, in lax mode (JSON bodies)."""
 
-    responder: str = Field(min_length=1, max_length=200)
-    decision: Literal["approve", "reject"] | None = None
-    option: str | None = None
-    data: dict[str, Any] | None = None
-    comment: str | None = None
+    model_config = ConfigDict(strict=False, frozen=True, extra="ignore")
 
 
 class TaskAnswered(BaseModel):

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from fastapi import HTTPException, status
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.api import SegmentsClient
+from workflows.contract import STATUS_QUERY, RunStatus
 
 QUERY_TIMEOUT = timedelta(seconds=10)
 
 
-async def query_status(client: SegmentsClient, run_id: str) -> dict[str, Any]:
+async def query_status(client: SegmentsClient, run_id: str) -> RunStatus:
     try:
-        result: dict[str, Any] = await client.handle(run_id).query("status", rpc_timeout=QUERY_TIMEOUT)
+        result: RunStatus = await client.handle(run_id).query(STATUS_QUERY, rpc_timeout=QUERY_TIMEOUT)
     except WorkflowQueryFailedError as err:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"the status query failed: {err}") from None
     except (TimeoutError, RPCError) as err:

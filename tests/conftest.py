@@ -12,9 +12,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.temporal_binaries import find_binary
 from worker import running_worker
+from workflows.contract import SEGMENT_WORKFLOW, RunRequest
 from workflows.search_attributes import ALL_KEYS
 
 SHARED_TASK_QUEUE = "segments-tests"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the Temporal dev server is marked `server`, so `pytest -m "not server"`
+    runs the pure tests alone, in seconds."""
+    for item in items:
+        if "temporal_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.server)
 
 
 @pytest.fixture(scope="session")
@@ -50,9 +59,10 @@ async def start_segment(
     tenant_id: str | None = None,
     workflow_id: str | None = None,
 ) -> WorkflowHandle[Any, Any]:
-    request: dict[str, Any] = {"segment": segment, "input": run_input or {}}
-    if tenant_id:
-        request["tenant_id"] = tenant_id
+    request = RunRequest(segment, run_input or {}, tenant_id)
     return await client.start_workflow(
-        "SegmentWorkflow", request, id=workflow_id or f"test-{uuid.uuid4().hex[:12]}", task_queue=task_queue
+        SEGMENT_WORKFLOW,
+        request.to_wire(),
+        id=workflow_id or f"test-{uuid.uuid4().hex[:12]}",
+        task_queue=task_queue,
     )

@@ -2,13 +2,17 @@
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from tests.conftest import start_segment
+from workflows.contract import RESPOND, SEGMENT_WORKFLOW, STATUS_QUERY, TASK_CLOSED
 
 LOOP = {
     "segment_id": "long_loop",
@@ -181,4 +185,67 @@ async def test_a_path_that_ended_before_continue_as_new_is_in_the_result(client:
         "SegmentWorkflow", request, id=f"paths-{time.time_ns()}", task_queue=worker
     )
     assert await handle.result() == {"quick": "quick path done", "more": False}
+    assert len(await _chain(client, handle)) > 1
+
+
+def _collect(answers: int) -> dict[str, Any]:
+    """COLLECT for `answers` values, switching to a new history every 20 step visits (~7 answers)."""
+    return {"segment": COLLECT, "input": {"answers": answers}, "options": {"continue_as_new_after_steps": 20}}
+
+
+async def _status_when(
+    handle: WorkflowHandle[Any, Any], ready: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            status: dict[str, Any] = await handle.query(STATUS_QUERY)
+            if ready(status):
+                return status
+        except RPCError:
+            pass  # between two runs of the chain
+        if time.monotonic() > deadline:
+            raise AssertionError("the run never reached the expected state")
+        await asyncio.sleep(0.1)
+
+
+async def test_closed_tasks_and_refusals_survive_continue_as_new(client: Client, worker: str) -> None:
+    """A late answer to a task closed in an earlier run is still refused as closed, by signal and by
+    update; the earlier refusals are still listed."""
+    handle = await client.start_workflow(
+        SEGMENT_WORKFLOW, _collect(12), id=f"closed-{time.time_ns()}", task_queue=worker
+    )
+    await _answer(handle, "ask", 1)
+    await handle.signal(RESPOND, {"task_id": "ask", "responder": "ops", "data": {"value": 99}})
+    await _status_when(handle, lambda s: len(s["refused_signals"]) == 1)
+    for value in range(2, 11):
+        await _answer(handle, f"ask#{value}", value)
+    assert len(await _chain(client, handle)) > 1  # the first `ask` closed in an earlier run
+
+    status = await _status_when(handle, lambda s: bool(s["open_tasks"]))
+    assert "ask" in [t["task_id"] for t in status["closed_tasks"]]
+    assert "already closed" in status["refused_signals"][0]["reason"]
+    with pytest.raises(WorkflowUpdateFailedError) as late:
+        await handle.execute_update(RESPOND, {"task_id": "ask", "responder": "ops", "data": {"value": 1}})
+    assert isinstance(late.value.cause, ApplicationError) and late.value.cause.type == TASK_CLOSED
+    await handle.signal(RESPOND, {"task_id": "ask", "responder": "ops", "data": {"value": 98}})
+    status = await _status_when(handle, lambda s: len(s["refused_signals"]) == 2)
+    assert "already closed (answered by ops" in status["refused_signals"][1]["reason"]
+    assert status["pending_responses"] == []
+    for value in (11, 12):
+        await _answer(handle, f"ask#{value}", value)
+    assert await asyncio.wait_for(handle.result(), 30) == list(range(1, 13))
+
+
+async def test_answers_sent_before_their_task_opens_survive_continue_as_new(
+    client: Client, worker: str
+) -> None:
+    """Every answer is signalled at once; most wait for a task that opens only in a later run."""
+    handle = await client.start_workflow(
+        SEGMENT_WORKFLOW, _collect(12), id=f"early-{time.time_ns()}", task_queue=worker
+    )
+    for value in range(1, 13):
+        task_id = "ask" if value == 1 else f"ask#{value}"
+        await handle.signal(RESPOND, {"task_id": task_id, "responder": "ops", "data": {"value": value}})
+    assert await asyncio.wait_for(handle.result(), 60) == list(range(1, 13))
     assert len(await _chain(client, handle)) > 1

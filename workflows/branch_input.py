@@ -16,9 +16,10 @@ from segments.catalog import Catalog
 from segments.expressions import iter_templates, step_references
 from segments.graph import Graph
 from segments.models import SegmentDefinition
+from workflows.contract import BRANCH_WORKFLOW
 from workflows.interpreter import BranchScope
 
-BRANCH_WORKFLOW_NAME = "SegmentBranchWorkflow"
+BRANCH_WORKFLOW_NAME = BRANCH_WORKFLOW
 
 _WHOLE_DOCUMENT = re.compile(r"\$(?![A-Za-z_])")
 """`$`, `$$`, `$.x`: the whole document, so any input or step output."""

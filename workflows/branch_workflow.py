@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from segments.models import SegmentDefinition
     from segments.registry import worker_catalog
     from workflows.branch_input import BRANCH_WORKFLOW_NAME, BranchInput
+    from workflows.contract import PAUSE_SIGNAL, RESPOND, RESUME_SIGNAL, STATUS_QUERY
     from workflows.errors import StepFailure
     from workflows.interpreter import Interpreter
     from workflows.parallel import apply_pause, branch_failure_error
@@ -74,7 +75,7 @@ class SegmentBranchWorkflow:
             return next(iter(ended.values()))
         return ended
 
-    @workflow.query(name="status")
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> dict[str, Any]:
         """The branch's phase and steps; the run as a whole answers `status` on its root workflow."""
         interp = self._interp
@@ -85,20 +86,20 @@ class SegmentBranchWorkflow:
             "steps_running": [asdict(r) for r in interp.state.running.values()] if interp else [],
         }
 
-    @workflow.signal(name="respond")
+    @workflow.signal(name=RESPOND)
     async def respond(self, payload: Any) -> None:
         """An answer the root accepted and forwarded; checked again here (an escalation may have
         crossed it), a refusal is reported back to the root."""
         if self._board is not None:
             await branch_respond(self._board, self._root_id, payload)
 
-    @workflow.signal(name="pause")
-    async def pause(self) -> None:
+    @workflow.signal(name=PAUSE_SIGNAL)
+    async def pause(self, *_ignored: Any) -> None:
         """Forwarded by the parent: no new step starts in this branch until `resume`."""
         await self._set_paused(True)
 
-    @workflow.signal(name="resume")
-    async def resume(self) -> None:
+    @workflow.signal(name=RESUME_SIGNAL)
+    async def resume(self, *_ignored: Any) -> None:
         await self._set_paused(False)
 
     async def _set_paused(self, paused: bool) -> None:

@@ -80,6 +80,14 @@ def carried_state(interp: Interpreter, board: TaskBoard, next_step: str, paused:
     }
 
 
+def carried_problem(carried: dict[str, Any]) -> str | None:
+    """What is wrong with a `resume` section (a raw client may send anything), or None."""
+    for key, kind in (("next_step", str), ("env", dict), ("started_at", str)):
+        if not isinstance(carried.get(key), kind):
+            return f"'resume.{key}' must be a {kind.__name__}"
+    return None
+
+
 def restore(interp: Interpreter, board: TaskBoard, carried: dict[str, Any]) -> None:
     state = interp.state
     state.outputs.update(carried.get("outputs") or {})

@@ -31,6 +31,7 @@ from segments.catalog import StepType
 from segments.durations import format_duration, parse_duration
 from segments.models import Step
 from segments.step_configs.human_task import MAX_REMINDERS_PER_LEVEL, HumanTaskConfig
+from workflows.contract import ANSWER_FIELDS
 from workflows.errors import StepFailure, describe_activity_error
 from workflows.interpreter import Interpreter, StepOutcome
 from workflows.run_details import human_duration, step_summary
@@ -94,7 +95,7 @@ class Notifier:
             task_id=task.task_id,
             title=task.title,
             target=target,
-            kind=task.kind,  # type: ignore[arg-type]
+            kind=task.kind,
             description=task.description,
             assignee=task.assignee,
             assignee_group=", ".join(task.assignee_group) if task.assignee_group else None,
@@ -164,8 +165,7 @@ def level_checkpoints(
 def _output(
     task: HumanTask, outcome: str, answer: dict[str, Any] | None, failures: list[str]
 ) -> dict[str, Any]:
-    keys = ("decision", "option", "data", "comment", "responder", "responded_at")
-    out = {"task_id": task.task_id, "outcome": outcome, **{k: (answer or {}).get(k) for k in keys}}
+    out = {"task_id": task.task_id, "outcome": outcome, **{k: (answer or {}).get(k) for k in ANSWER_FIELDS}}
     if failures:
         out["notify_failures"] = list(failures)
     return out

@@ -37,6 +37,7 @@ from workflows.branch_input import (
     branch_expressions,
     needed_context,
 )
+from workflows.contract import PAUSE_SIGNAL, RESUME_SIGNAL
 from workflows.errors import StepFailure, describe_activity_error
 from workflows.interpreter import BranchScope, Interpreter, StepOutcome
 from workflows.join_policy import BranchError, BranchResult, JoinTally
@@ -188,7 +189,9 @@ async def apply_pause(interp: Interpreter | None, paused: bool) -> None:
         return
     interp.state.paused = paused
     for child_id in sorted(interp.state.children):
-        await workflow.get_external_workflow_handle(child_id).signal("pause" if paused else "resume")
+        await workflow.get_external_workflow_handle(child_id).signal(
+            PAUSE_SIGNAL if paused else RESUME_SIGNAL
+        )
 
 
 async def _run_branch(interp: Interpreter, split: Step, join_id: str, branch: Branch) -> BranchResult:

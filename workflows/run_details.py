@@ -65,13 +65,15 @@ def static_details(definition: dict[str, Any], tenant_id: str | None, segment_ha
 
 class OpenTask(Protocol):
     task_id: str
-    kind: str
     title: str
     assignee: str | None
     assignee_group: list[str] | None
     deadline: str | None
     options: list[dict[str, str]]
     level: int
+
+    @property
+    def kind(self) -> str: ...
 
     def who(self) -> str: ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +26,21 @@ with workflow.unsafe.imports_passed_through():
     from segments.registry import worker_catalog
     from segments.schemas import SchemaCheckError, schema_mismatches
     from segments.validation import InvalidSegment, parse_definition
-    from workflows.continue_as_new import carried_state, continue_check, restore
+    from workflows.continue_as_new import carried_problem, carried_state, continue_check, restore
+    from workflows.contract import (
+        PAUSE_SIGNAL,
+        RESPOND,
+        RESUME_SIGNAL,
+        SEGMENT_WORKFLOW,
+        STATUS_QUERY,
+        TASK_CLOSED,
+        TASK_EVENT_SIGNAL,
+        Phase,
+        Refusal,
+        RunRequest,
+        RunStatus,
+        refusal_error,
+    )
     from workflows.errors import INVALID_INPUT, INVALID_SEGMENT, ContinueAsNewNeeded, StepFailure
     from workflows.interpreter import Interpreter
     from workflows.parallel import apply_pause
@@ -34,19 +48,17 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
     from workflows.step_runners import default_runners
     from workflows.task_board import HumanTask, TaskBoard
-    from workflows.task_relay import TASK_EVENT_SIGNAL, forward, on_task_event
+    from workflows.task_relay import forward, on_task_event
 
-WORKFLOW_NAME = "SegmentWorkflow"
 PATCH_PIN_DEFINITION = "pin-definition-in-memo"
 PATCH_IMPORT_DIALECTS = "import-llmteam-dialect"
-RESPONSE_REFUSED = "ResponseRefused"
 
 
-@workflow.defn(name=WORKFLOW_NAME)
+@workflow.defn(name=SEGMENT_WORKFLOW)
 class SegmentWorkflow:
     def __init__(self) -> None:
         self._interp: Interpreter | None = None
-        self._phase = "running"
+        self._phase: Phase = "running"
         self._published_phase: str | None = None
         self._paused = False
         self._segment_id: str | None = None
@@ -55,17 +67,21 @@ class SegmentWorkflow:
         self._board = TaskBoard(self._tasks_changed)
 
     @workflow.run
-    async def run(self, request: dict[str, Any]) -> Any:
-        if not isinstance(request, dict) or "segment" not in request:
+    async def run(self, raw_request: Any) -> Any:
+        """`raw_request` is parsed here, not by the data converter: a malformed input must fail
+        the run with a clear error, not its workflow task over and over."""
+        request = RunRequest.from_wire(raw_request)
+        if request is None:
             raise ApplicationError(
                 'the workflow input must be {"segment": <definition>, "input": {...}, "tenant_id": "..."}',
                 type=INVALID_INPUT,
                 non_retryable=True,
             )
-        segment = request["segment"]
-        run_input = request.get("input") or {}
-        self._tenant_id = request.get("tenant_id")
-        self._segment_id = segment.get("segment_id") if isinstance(segment, dict) else None
+        segment = request.segment
+        run_input = request.input
+        self._tenant_id = request.tenant_id
+        seg_id = segment.get("segment_id") if isinstance(segment, dict) else None
+        self._segment_id = seg_id if isinstance(seg_id, str) else None
         self._publish_identity()
         self._pin_definition(segment)
         try:
@@ -73,7 +89,13 @@ class SegmentWorkflow:
             self._board.human_steps = {s.step_id for s in definition.steps if s.type == "human_task"}
             self._board.resolve_pending()
             self._check_input(definition.input_schema, run_input)
-            carried = request.get("resume")
+            carried = request.resume
+            if carried is not None and (problem := carried_problem(carried)):
+                raise ApplicationError(
+                    f"the workflow input's 'resume' section is malformed: {problem}",
+                    type=INVALID_INPUT,
+                    non_retryable=True,
+                )
             env = carried["env"] if carried else await self._capture_env(segment)
             run = RunInfo(
                 run_id=workflow.info().workflow_id,
@@ -85,10 +107,17 @@ class SegmentWorkflow:
             self._interp.human_tasks = self._board
             self._interp.on_change = self._refresh_details
             if carried:
-                restore(self._interp, self._board, carried)
+                try:
+                    restore(self._interp, self._board, carried)
+                except (KeyError, TypeError, ValueError) as err:  # pydantic's ValidationError too
+                    raise ApplicationError(
+                        f"the workflow input's 'resume' section is malformed ({type(err).__name__})",
+                        type=INVALID_INPUT,
+                        non_retryable=True,
+                    ) from None
                 self._paused = self._paused or bool(carried.get("paused"))
             self._interp.state.paused = self._paused
-            self._interp.continue_check = continue_check(self._interp, request.get("options"))
+            self._interp.continue_check = continue_check(self._interp, request.options)
             start = carried["next_step"] if carried else self._interp.graph.entrypoint(definition.entrypoint)
             assert start is not None  # validation guarantees one
             ended = await self._interp.run_from(start)
@@ -120,13 +149,13 @@ class SegmentWorkflow:
         self._set_phase("completed")
         return result
 
-    async def _continue_as_new(self, request: dict[str, Any], next_step: str) -> None:
+    async def _continue_as_new(self, request: RunRequest, next_step: str) -> None:
         """Hand the run over to a fresh history; see workflows/continue_as_new.py."""
         assert self._interp is not None
         await self._board.drain()
         await workflow.wait_condition(workflow.all_handlers_finished)
         carried = carried_state(self._interp, self._board, next_step, self._paused)
-        workflow.continue_as_new({**request, "resume": carried})
+        workflow.continue_as_new(replace(request, resume=dict(carried)).to_wire())
 
     # --- start-up ----------------------------------------------------------------------
 
@@ -187,7 +216,7 @@ class SegmentWorkflow:
         if updates:
             workflow.upsert_search_attributes(updates)
 
-    def _visible_phase(self) -> str:
+    def _visible_phase(self) -> Phase:
         """`paused` outranks `waiting_human`: a paused run starts no step, answered or not."""
         if self._phase != "running":
             return self._phase
@@ -206,7 +235,7 @@ class SegmentWorkflow:
                 {"segment_hash": definition_hash(segment), "segment_version": segment.get("version")}
             )
 
-    def _set_phase(self, phase: str) -> None:
+    def _set_phase(self, phase: Phase) -> None:
         self._phase = phase
         visible = self._visible_phase()
         if visible != self._published_phase:
@@ -239,32 +268,31 @@ class SegmentWorkflow:
 
     # --- the Temporal interface ----------------------------------------------------------
 
-    @workflow.query(name="status")
-    def status(self) -> dict[str, Any]:
+    @workflow.query(name=STATUS_QUERY)
+    def status(self) -> RunStatus:
         """The run's phase, steps done, running and pending, and open human tasks."""
         interp = self._interp
-        phase = self._visible_phase()
-        return {
-            "run_id": workflow.info().workflow_id,
-            "segment_id": self._segment_id,
-            "tenant_id": self._tenant_id,
-            "phase": phase,
-            "steps_done": [asdict(r) for r in interp.state.done] if interp else [],
-            "steps_done_total": interp.done_total() if interp else 0,
-            "steps_running": [asdict(r) for r in interp.state.running.values()] if interp else [],
-            "steps_pending": interp.pending_steps() if interp else [],
+        return RunStatus(
+            run_id=workflow.info().workflow_id,
+            segment_id=self._segment_id,
+            tenant_id=self._tenant_id,
+            phase=self._visible_phase(),
+            steps_done=[asdict(r) for r in interp.state.done] if interp else [],
+            steps_done_total=interp.done_total() if interp else 0,
+            steps_running=[asdict(r) for r in interp.state.running.values()] if interp else [],
+            steps_pending=interp.pending_steps() if interp else [],
             **self._board.status_fields(),
-            "error": self._error,
-        }
+            error=self._error,
+        )
 
-    @workflow.signal(name="pause")
-    async def pause(self) -> None:
+    @workflow.signal(name=PAUSE_SIGNAL)
+    async def pause(self, *_ignored: Any) -> None:
         """No new step starts until `resume`, in this run and its running branches; steps already
-        running finish."""
+        running finish. (Arguments, which a raw client may send, are ignored.)"""
         await self._set_paused(True)
 
-    @workflow.signal(name="resume")
-    async def resume(self) -> None:
+    @workflow.signal(name=RESUME_SIGNAL)
+    async def resume(self, *_ignored: Any) -> None:
         await self._set_paused(False)
 
     async def _set_paused(self, paused: bool) -> None:
@@ -281,39 +309,43 @@ class SegmentWorkflow:
         else:
             self._refresh_details()
 
-    @workflow.update(name="respond")
+    @workflow.update(name=RESPOND)
     async def respond_update(self, payload: Any) -> dict[str, Any]:
-        """Answer a human task: `{task_id, responder, decision | option | data, comment}`.
+        """Answer a human task (`contract.TaskAnswer`); returns the accepted answer.
 
-        Returns the accepted answer. The validator refuses a bad answer with its reason before
-        the update is accepted, so a refused answer leaves no trace in history."""
-        reason = self._board.check(payload)
-        if reason is not None:  # the task changed between validation and now
-            raise ApplicationError(reason, type=RESPONSE_REFUSED, non_retryable=True)
-        answer = self._board.accept(payload)
-        task = self._board.tasks[answer["task_id"]]
+        The validator refuses a bad answer with its reason and kind (`contract.REFUSAL_TYPES`)
+        before the update is accepted, so a refused answer leaves no trace in history."""
+        checked = self._board.check_payload(payload)
+        if isinstance(checked, Refusal):  # the task changed between validation and now
+            raise refusal_error(checked)
+        accepted = self._board.accept(checked)
+        task = self._board.tasks[checked.task_id]
         if task.owner is not None:
-            await forward(task, payload)
-        return answer
+            failed = await forward(task, checked)
+            if failed:
+                raise refusal_error(Refusal(TASK_CLOSED, failed))
+        return accepted.result()
 
     @respond_update.validator
     def _validate_respond(self, payload: Any) -> None:
-        reason = self._board.check(payload)
-        if reason is not None:
-            raise ApplicationError(reason, type=RESPONSE_REFUSED, non_retryable=True)
+        checked = self._board.check_payload(payload)
+        if isinstance(checked, Refusal):
+            raise refusal_error(checked)
 
-    @workflow.signal(name="respond")
+    @workflow.signal(name=RESPOND)
     async def respond_signal(self, payload: Any) -> None:
         """Fire-and-forget answer: checked like the update; a refusal shows in `refused_signals`,
         an answer to a task not open yet waits in `pending_responses` until it opens."""
-        answer = self._board.receive_signal(payload)
-        if answer is not None:
-            task = self._board.tasks[answer["task_id"]]
+        accepted = self._board.receive_signal(payload)
+        if accepted is not None:
+            task = self._board.tasks[accepted.task_id]
             if task.owner is not None:
-                await forward(task, payload)
+                failed = await forward(task, accepted)
+                if failed:
+                    self._board.refuse(payload, failed)
 
     @workflow.signal(name=TASK_EVENT_SIGNAL)
     async def task_event(self, event: Any) -> None:
-        """A parallel branch's task opened, escalated, closed or refused an answer."""
-        if isinstance(event, dict):
-            await on_task_event(self._board, event)
+        """A parallel branch's task opened, escalated, closed or refused an answer; checked first
+        (`task_relay.parse_task_event`), a bad one is listed in `refused_signals`."""
+        await on_task_event(self._board, event, workflow.info().workflow_id)

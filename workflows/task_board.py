@@ -27,13 +27,33 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pydantic import TypeAdapter
 from temporalio import workflow
 
+from activities.notify.contracts import TaskKind
 from segments.schemas import SchemaCheckError, schema_mismatches
+from workflows.contract import (
+    ANSWER_INVALID,
+    NOT_ALLOWED,
+    TASK_CLOSED,
+    TASK_NOT_OPEN,
+    AcceptedAnswer,
+    BoardView,
+    ClosedTaskView,
+    OpenTaskView,
+    Refusal,
+    RefusedSignal,
+    TaskAnswer,
+    bounded_reason,
+    json_size,
+    parse_answer,
+)
 
 TaskStatus = Literal["open", "answered", "timed_out", "cancelled", "failed"]
 MAX_REFUSED = 100
 MAX_PENDING = 100
+MAX_PENDING_BYTES = 262_144
+"""Answers waiting for their task, as JSON: they are carried across continue-as-new."""
 _VISIT_SUFFIX = re.compile(r"#\d+$")
 
 
@@ -43,7 +63,7 @@ class HumanTask:
 
     task_id: str
     step_id: str
-    kind: str
+    kind: TaskKind
     title: str
     description: str = ""
     assignee: str | None = None
@@ -64,9 +84,39 @@ class HumanTask:
         return asdict(self)
 
     @classmethod
-    def from_view(cls, data: dict[str, Any]) -> HumanTask:
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_view(cls, data: Any) -> HumanTask:
+        """A task from its `view()`, checked field by field: it arrives in a signal (from a branch)
+        or in carried state, so a malformed one raises `pydantic.ValidationError`, never TypeError."""
+        return _TASK_ADAPTER.validate_python(data)
+
+    def listing(self) -> OpenTaskView:
+        """As `status` lists an open task."""
+        return OpenTaskView(
+            task_id=self.task_id,
+            step_id=self.step_id,
+            kind=self.kind,
+            title=self.title,
+            description=self.description,
+            assignee=self.assignee,
+            assignee_group=self.assignee_group,
+            priority=self.priority,
+            deadline=self.deadline,
+            options=[{"id": o["id"], "label": o["label"]} for o in self.options],
+            input_schema=self.input_schema,
+            level=self.level,
+            opened_at=self.opened_at,
+        )
+
+    def closed_listing(self) -> ClosedTaskView:
+        """As `status` lists a closed task: with who answered and how, when answered."""
+        view = ClosedTaskView(
+            task_id=self.task_id, step_id=self.step_id, status=self.status, closed_at=self.closed_at
+        )
+        if self.answer:
+            view["decision"] = self.answer.get("decision")
+            view["option"] = self.answer.get("option")
+            view["responder"] = self.answer.get("responder")
+        return view
 
     @property
     def is_open(self) -> bool:
@@ -83,51 +133,72 @@ class HumanTask:
         return "anyone"
 
 
+_TASK_ADAPTER = TypeAdapter(HumanTask)
+
+
+def refused_entry(payload: Any, reason: str, at: str) -> RefusedSignal:
+    """A refused answer as `status` lists it: who and which task, when they are strings, and why."""
+    given = payload if isinstance(payload, dict) else {}
+    task_id, responder = given.get("task_id"), given.get("responder")
+    return RefusedSignal(
+        task_id=task_id[:500] if isinstance(task_id, str) else None,
+        responder=responder[:200] if isinstance(responder, str) else None,
+        reason=bounded_reason(reason),
+        at=at,
+    )
+
+
 def step_of(task_id: str) -> str:
     """`enrich[2]/approve#2` -> `approve`."""
     return _VISIT_SUFFIX.sub("", task_id.rsplit("/", 1)[-1])
 
 
-def check_answer(task: HumanTask, payload: dict[str, Any]) -> str | None:
+def check_answer(task: HumanTask, answer: TaskAnswer) -> Refusal | None:
     """Why this answer to an open task is refused, or None when it is acceptable."""
     tid = task.task_id
-    responder = payload.get("responder")
-    if not isinstance(responder, str) or not responder.strip():
-        return f"task '{tid}': 'responder' is required: the user name of who answers"
     allowed = ([task.assignee] if task.assignee else []) + (task.assignee_group or [])
-    if allowed and responder not in allowed:
+    if allowed and answer.responder not in allowed:
         level = f" (escalated to level {task.level})" if task.level else ""
-        return f"task '{tid}': '{responder}' may not answer it; it is assigned to {task.who()}{level}"
-    comment = payload.get("comment")
-    if comment is not None and not isinstance(comment, str):
-        return f"task '{tid}': 'comment' must be a string"
-    decision = payload.get("decision")
-    if task.kind == "approval" and decision not in ("approve", "reject"):
-        return f"task '{tid}' is an approval: 'decision' must be 'approve' or 'reject', not {decision!r}"
-    if task.kind == "review" and decision not in (None, "approve", "reject"):
-        return f"task '{tid}': 'decision' must be 'approve', 'reject' or absent, not {decision!r}"
+        return Refusal(
+            NOT_ALLOWED,
+            f"task '{tid}': '{answer.responder}' may not answer it; it is assigned to {task.who()}{level}",
+        )
+    decision = answer.decision
+    if task.kind == "approval" and decision is None:
+        return Refusal(
+            ANSWER_INVALID, f"task '{tid}' is an approval: 'decision' must be 'approve' or 'reject', not None"
+        )
     if task.kind == "choice":
         ids = [o["id"] for o in task.options]
-        if payload.get("option") not in ids:
-            return f"task '{tid}': 'option' must be one of {', '.join(ids)}, not {payload.get('option')!r}"
+        if answer.option not in ids:
+            return Refusal(
+                ANSWER_INVALID,
+                bounded_reason(
+                    f"task '{tid}': 'option' must be one of {', '.join(ids)}, not {answer.option!r}"
+                ),
+            )
     if task.kind == "input":
-        return _check_data(tid, task.input_schema, payload.get("data"))
+        return _check_data(tid, task.input_schema, answer.data)
     return None
 
 
-def _check_data(tid: str, schema: dict[str, Any] | None, data: Any) -> str | None:
-    if not isinstance(data, dict):
-        return f"task '{tid}' is an input task: 'data' must be a JSON object"
+def _check_data(tid: str, schema: dict[str, Any] | None, data: dict[str, Any] | None) -> Refusal | None:
+    if data is None:
+        return Refusal(ANSWER_INVALID, f"task '{tid}' is an input task: 'data' must be a JSON object")
     if not schema:
         return None
     try:
         mismatches = schema_mismatches(data, schema)
     except SchemaCheckError as err:
-        return f"task '{tid}': data cannot be checked against the input_schema: {err}"
+        return Refusal(
+            ANSWER_INVALID, f"task '{tid}': data cannot be checked against the input_schema: {err}"
+        )
     if not mismatches:
         return None
     lines = "; ".join(m.replace("at $", "data", 1) for m in mismatches)
-    return f"task '{tid}': data does not match the input_schema: {lines}"
+    return Refusal(
+        ANSWER_INVALID, bounded_reason(f"task '{tid}': data does not match the input_schema: {lines}")
+    )
 
 
 def closed_reason(task: HumanTask) -> str:
@@ -144,7 +215,7 @@ TaskListener = Callable[[str, HumanTask], Awaitable[None] | None]
 class TaskBoard:
     def __init__(self, listener: TaskListener | None = None) -> None:
         self.tasks: dict[str, HumanTask] = {}
-        self.refused: list[dict[str, Any]] = []
+        self.refused: list[RefusedSignal] = []
         self.refused_total = 0
         self.background: list[asyncio.Task[None]] = []
         """Notifications in flight; the run drains them before it completes, so none is dropped."""
@@ -161,41 +232,38 @@ class TaskBoard:
     def has_open(self) -> bool:
         return any(t.is_open for t in self.tasks.values())
 
-    def status_fields(self) -> dict[str, Any]:
-        closed = [t for t in self.tasks.values() if not t.is_open]
-        return {
-            "open_tasks": [_listing(t) for t in self.open_tasks()],
-            "closed_tasks": [
-                {
-                    "task_id": t.task_id,
-                    "step_id": t.step_id,
-                    "status": t.status,
-                    "closed_at": t.closed_at,
-                    **({k: t.answer.get(k) for k in ("decision", "option", "responder")} if t.answer else {}),
-                }
-                for t in closed
-            ],
-            "pending_responses": list(self.pending),
-            "refused_signals": list(self.refused),
-        }
+    def status_fields(self) -> BoardView:
+        return BoardView(
+            open_tasks=[t.listing() for t in self.open_tasks()],
+            closed_tasks=[t.closed_listing() for t in self.tasks.values() if not t.is_open],
+            pending_responses=list(self.pending),
+            refused_signals=list(self.refused),
+        )
 
     # --- checking answers ----------------------------------------------------------
 
-    def check(self, payload: Any) -> str | None:
-        """Why an answer is refused now, or None (it may be applied)."""
-        if not isinstance(payload, dict):
-            return "a response is a JSON object: {task_id, responder, decision | option | data, comment}"
-        task_id = payload.get("task_id")
-        if not isinstance(task_id, str) or not task_id:
-            return "'task_id' is required"
-        task = self.tasks.get(task_id)
+    def check(self, answer: TaskAnswer) -> Refusal | None:
+        """Why a well-formed answer is refused now, or None (it may be applied)."""
+        task = self.tasks.get(answer.task_id)
         if task is None:
-            if self.can_open(task_id):
-                return f"task '{task_id}' is not open (yet); `status` lists the open tasks"
-            return f"no task '{task_id}' in this run; open tasks: {self._open_ids()}"
+            if self.can_open(answer.task_id):
+                return Refusal(
+                    TASK_NOT_OPEN, f"task '{answer.task_id}' is not open (yet); `status` lists the open tasks"
+                )
+            return Refusal(
+                TASK_NOT_OPEN,
+                bounded_reason(f"no task '{answer.task_id}' in this run; open tasks: {self._open_ids()}"),
+            )
         if not task.is_open:
-            return closed_reason(task)
-        return check_answer(task, payload)
+            return Refusal(TASK_CLOSED, closed_reason(task), task.closed_listing())
+        return check_answer(task, answer)
+
+    def check_payload(self, payload: Any) -> TaskAnswer | Refusal:
+        """The payload parsed and checked: the answer to apply, or why it is refused."""
+        answer = parse_answer(payload)
+        if isinstance(answer, Refusal):
+            return answer
+        return self.check(answer) or answer
 
     def can_open(self, task_id: str) -> bool:
         """Could a task of this id still open (a later visit, a branch not started yet)?"""
@@ -206,45 +274,53 @@ class TaskBoard:
 
     # --- applying answers ------------------------------------------------------------
 
-    def accept(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def accept(self, answer: TaskAnswer) -> AcceptedAnswer:
         """Records a checked answer on its task and returns it (as the task's output holds it)."""
-        task = self.tasks[payload["task_id"]]
-        answer = {
-            "decision": payload.get("decision"),
-            "option": payload.get("option"),
-            "data": payload.get("data"),
-            "comment": payload.get("comment"),
-            "responder": payload["responder"],
-            "responded_at": workflow.now().isoformat(),
-        }
-        task.answer = answer
-        return {"task_id": task.task_id, **answer}
+        accepted = answer.accepted(workflow.now().isoformat())
+        self.tasks[answer.task_id].answer = accepted.record()
+        return accepted
 
-    def receive_signal(self, payload: Any) -> dict[str, Any] | None:
+    def receive_signal(self, payload: Any) -> AcceptedAnswer | None:
         """The `respond` signal: accept, buffer or refuse visibly; never raises."""
-        task_id = payload.get("task_id") if isinstance(payload, dict) else None
-        buffer = isinstance(task_id, str) and task_id not in self.tasks and self.can_open(task_id)
-        if buffer and len(self.pending) < MAX_PENDING:
-            self.pending.append({**payload, "received_at": workflow.now().isoformat()})
-            workflow.logger.info("response to task '%s' buffered until the task opens", task_id)
+        answer = parse_answer(payload)
+        if isinstance(answer, Refusal):
+            self.refuse(payload, answer.reason)
             return None
-        reason = self.check(payload)
-        if reason is not None:
-            self.refuse(payload, reason)
+        if answer.task_id not in self.tasks and self.can_open(answer.task_id):
+            entry = {**answer.to_payload(), "received_at": workflow.now().isoformat()}
+            if (
+                len(self.pending) < MAX_PENDING
+                and self._pending_bytes() + json_size(entry) <= MAX_PENDING_BYTES
+            ):
+                self.pending.append(entry)
+                workflow.logger.info("response to task '%s' buffered until the task opens", answer.task_id)
+                return None
+            self.refuse(
+                payload, f"task '{answer.task_id}' is not open yet, and too many answers wait already"
+            )
             return None
-        assert isinstance(payload, dict)
-        return self.accept(payload)
+        refusal = self.check(answer)
+        if refusal is not None:
+            self.refuse(payload, refusal.reason)
+            return None
+        return self.accept(answer)
 
-    def refuse(self, payload: Any, reason: str) -> None:
-        entry = {
-            "task_id": payload.get("task_id") if isinstance(payload, dict) else None,
-            "responder": payload.get("responder") if isinstance(payload, dict) else None,
-            "reason": reason,
-            "at": workflow.now().isoformat(),
-        }
+    def add_refused(self, entry: RefusedSignal) -> None:
+        """A refusal reported by a branch (already bounded by `refused_entry`)."""
         self.refused = [*self.refused, entry][-MAX_REFUSED:]
         self.refused_total += 1
-        workflow.logger.warning("refused a respond signal: %s", reason)
+
+    def refuse_event(self, event: Any, reason: str) -> None:
+        """A malformed internal signal: listed with the refused answers, so it is visible."""
+        self.add_refused(refused_entry({}, f"task event refused: {reason}", workflow.now().isoformat()))
+        workflow.logger.warning("refused a task event: %s", bounded_reason(reason))
+
+    def _pending_bytes(self) -> int:
+        return sum(json_size(e) for e in self.pending)
+
+    def refuse(self, payload: Any, reason: str) -> None:
+        self.add_refused(refused_entry(payload, reason, workflow.now().isoformat()))
+        workflow.logger.warning("refused a respond signal: %s", bounded_reason(reason))
 
     def resolve_pending(self) -> None:
         """Refuses buffered answers whose task can never open (once the definition is known)."""
@@ -275,27 +351,29 @@ class TaskBoard:
         self.apply_pending(task.task_id)
 
     async def open_remote(
-        self, task: HumanTask, forward: Callable[[HumanTask, dict[str, Any]], Awaitable[None]]
+        self, task: HumanTask, forward: Callable[[HumanTask, TaskAnswer], Awaitable[str | None]]
     ) -> None:
         """The root learns that a branch opened `task`; buffered answers for it go to the branch."""
         self.tasks[task.task_id] = task
         await self.notify_listener("opened", task)
-        for payload in self.apply_pending(task.task_id):
-            await forward(task, payload)
+        for answer in self.apply_pending(task.task_id):
+            failed = await forward(task, answer)
+            if failed:
+                self.refuse(answer.to_payload(), failed)
 
-    def apply_pending(self, task_id: str) -> list[dict[str, Any]]:
+    def apply_pending(self, task_id: str) -> list[TaskAnswer]:
         """Applies buffered answers to a task that just opened, in arrival order; returns those taken."""
         mine = [e for e in self.pending if e["task_id"] == task_id]
         self.pending = [e for e in self.pending if e["task_id"] != task_id]
         taken = []
         for entry in mine:
             payload = {k: v for k, v in entry.items() if k != "received_at"}
-            reason = self.check(payload)
-            if reason is None:
-                self.accept(payload)
-                taken.append(payload)
+            checked = self.check_payload(payload)
+            if isinstance(checked, Refusal):
+                self.refuse(payload, checked.reason)
             else:
-                self.refuse(payload, reason)
+                self.accept(checked)
+                taken.append(checked)
         return taken
 
     async def close(self, task: HumanTask, status: TaskStatus) -> None:
@@ -325,23 +403,3 @@ class TaskBoard:
             result = self.listener(event, task)
             if result is not None:
                 await result
-
-
-def _listing(task: HumanTask) -> dict[str, Any]:
-    keys = (
-        "task_id",
-        "step_id",
-        "kind",
-        "title",
-        "description",
-        "assignee",
-        "assignee_group",
-        "priority",
-        "deadline",
-        "options",
-        "input_schema",
-        "level",
-        "opened_at",
-    )
-    view = task.view()
-    return {k: view[k] for k in keys}

@@ -24,15 +24,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import workflow
 
-from workflows.task_board import HumanTask, TaskBoard
+from workflows.contract import RESPOND, TASK_EVENT_KINDS, TASK_EVENT_SIGNAL, TaskAnswer, TaskEvent
+from workflows.task_board import HumanTask, TaskBoard, refused_entry
 
-TASK_EVENT_SIGNAL = "segments_task_event"
-"""Signal from a branch to its root: `{"event", "owner", "task", "refusal"}`."""
+__all__ = ["TASK_EVENT_SIGNAL", "branch_board", "branch_respond", "forward", "on_task_event"]
 
 
-async def _signal(workflow_id: str, name: str, payload: dict[str, Any]) -> None:
+async def _signal(workflow_id: str, name: str, payload: Any) -> None:
     await workflow.get_external_workflow_handle(workflow_id).signal(name, payload)
 
 
@@ -75,21 +76,64 @@ async def branch_respond(board: TaskBoard, root_workflow_id: str, payload: Any) 
 # --- root side ---------------------------------------------------------------------------
 
 
-async def forward(task: HumanTask, payload: dict[str, Any]) -> None:
-    """Sends an answer accepted by the root to the branch that owns the task."""
+async def forward(task: HumanTask, answer: TaskAnswer) -> str | None:
+    """Sends an answer accepted by the root to the branch that owns the task; returns why it did
+    not arrive, or None. A branch that is gone cannot take it: the task's mirror opens again."""
     assert task.owner is not None
-    await _signal(task.owner, "respond", payload)
+    try:
+        await _signal(task.owner, RESPOND, answer.to_payload())
+    except Exception as err:  # never fail the root's workflow task for a branch that is gone
+        task.answer = None
+        return f"task '{task.task_id}': the answer did not reach its branch ({type(err).__name__})"
+    return None
 
 
-async def on_task_event(board: TaskBoard, event: dict[str, Any]) -> None:
-    """The root's handler of `TASK_EVENT_SIGNAL`: keeps the mirror of a branch's task."""
-    kind = event.get("event")
+def parse_task_event(event: Any, root_id: str) -> tuple[TaskEvent, HumanTask | None] | str:
+    """The signal checked: of a known kind, from a branch of this run (its workflow id is
+    `<root id>/<branch path>`, see workflows/parallel.py), with a well-formed task of that branch.
+    Otherwise why it is refused."""
+    if not isinstance(event, dict):
+        return "a task event is a JSON object"
+    kind, owner = event.get("event"), event.get("owner")
+    if kind not in TASK_EVENT_KINDS:
+        return f"unknown task event {str(kind)[:40]!r}"
+    if not isinstance(owner, str) or not owner.startswith(f"{root_id}/"):
+        return f"task event from {str(owner)[:200]!r}, which is not a branch of this run"
     view = event.get("task")
-    if not isinstance(view, dict):
-        if kind == "refused" and isinstance(event.get("refusal"), dict):
-            board.refused.append(event["refusal"])
+    task = None
+    if view is not None:
+        try:
+            task = HumanTask.from_view(view)
+        except ValidationError as err:
+            return f"malformed task in a task event ({err.error_count()} problems)"
+        if f"{root_id}/{task.task_id.rpartition('/')[0]}" != owner or task.owner not in (None, owner):
+            return f"task event about task {task.task_id[:200]!r}, which branch {owner[:200]!r} does not run"
+        task.owner = owner
+    elif kind != "refused":
+        return f"a '{kind}' task event without its task"
+    checked = TaskEvent(event=kind, owner=owner, task=view)
+    given = event.get("refusal")
+    if isinstance(given, dict):
+        checked["refusal"] = refused_entry(given, str(given.get("reason"))[:500], str(given.get("at"))[:40])
+    elif task is None:
+        return "a 'refused' task event with neither its task nor the refusal"
+    return checked, task
+
+
+async def on_task_event(board: TaskBoard, event: Any, root_id: str) -> None:
+    """The root's handler of `TASK_EVENT_SIGNAL`: keeps the mirror of a branch's task. A malformed
+    event, or one from a workflow that is not a branch of this run, is refused visibly."""
+    parsed = parse_task_event(event, root_id)
+    if isinstance(parsed, str):
+        board.refuse_event(event, parsed)
         return
-    incoming = HumanTask.from_view(view)
+    checked, incoming = parsed
+    kind = checked["event"]
+    refusal = checked.get("refusal")
+    if incoming is None:
+        if refusal is not None:
+            board.add_refused(refusal)
+        return
     mirror = board.tasks.get(incoming.task_id)
     if kind == "opened":
         await board.open_remote(incoming, forward)
@@ -104,5 +148,5 @@ async def on_task_event(board: TaskBoard, event: dict[str, Any]) -> None:
     elif kind == "refused":
         if mirror is not None and incoming.status == "open":
             mirror.answer = None  # the branch refused what the root forwarded: open again
-        if isinstance(event.get("refusal"), dict):
-            board.refused.append(event["refusal"])
+        if refusal is not None:
+            board.add_refused(refusal)

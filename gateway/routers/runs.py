@@ -7,7 +7,7 @@ phase) while it runs, and 409 (with the error) when it failed, was cancelled or 
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
@@ -32,6 +32,7 @@ from gateway.runs_access import describe_run, tenant_run
 from gateway.status_query import query_status
 from segments.hashing import definition_hash
 from segments.validation import InvalidSegment
+from workflows.contract import PAUSE_SIGNAL, RESUME_SIGNAL, Phase
 from workflows.search_attributes import SEGMENT_PHASE
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -97,7 +98,7 @@ async def start_run(
     )
 
 
-RunPhase = Literal["running", "waiting_human", "paused", "completed", "failed", "cancelled"]
+RunPhase = Phase
 
 
 @router.get("", response_model=RunList)
@@ -161,7 +162,7 @@ async def _signal_or_cancel(client: Client, run_id: str, tenant: str, action: st
         if action == "cancel":
             await handle.cancel()
         else:
-            await handle.signal(action)
+            await handle.signal(PAUSE_SIGNAL if action == "pause" else RESUME_SIGNAL)
     except RPCError as err:
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise HTTPException(status.HTTP_409_CONFLICT, f"run '{run_id}' is closed") from None

@@ -22,6 +22,7 @@ from gateway.runs_access import describe_run
 from gateway.settings import GatewaySettings
 from gateway.slack_signature import verify
 from gateway.ttl_cache import TtlSet
+from workflows.contract import TaskAnswer, parse_answer
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 log = logging.getLogger(__name__)
@@ -107,7 +108,12 @@ async def _process(
     except HTTPException:
         await _reply(settings, response_url, {"response_type": "ephemeral", "text": f"No run '{run_id}'."})
         return
-    result = await respond(client, run_id, payload)
+    parsed = parse_answer(payload)
+    result = (
+        await respond(client, run_id, parsed)
+        if isinstance(parsed, TaskAnswer)
+        else RespondResult("invalid", reason=parsed.reason)
+    )
     if result.outcome == "accepted":
         await _reply(
             settings, response_url, {"replace_original": True, "text": _outcome_text(run_id, payload)}
@@ -121,9 +127,10 @@ async def _process(
 
 def _same_answer(result: RespondResult, payload: dict[str, Any]) -> bool:
     """A replayed click: the task is closed with exactly this answer, so there is nothing to say."""
-    closed = result.closed_task or {}
+    closed = result.closed_task
     return (
-        result.outcome == "conflict"
+        closed is not None
+        and result.outcome == "conflict"
         and closed.get("responder") == payload.get("responder")
         and closed.get("decision") == payload.get("decision")
         and closed.get("option") == payload.get("option")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, status
 
 from gateway.auth import Tenant
 from gateway.deps import Client
-from gateway.models import ErrorResponse, TaskAnswer, TaskAnswered, TaskList
+from gateway.models import ErrorResponse, TaskAnswerBody, TaskAnswered, TaskList
 from gateway.respond import respond
 from gateway.runs_access import describe_run
 from gateway.status_query import query_status
+from workflows.contract import TaskAnswer, parse_answer
 
 router = APIRouter(prefix="/runs/{run_id}/tasks", tags=["tasks"])
 
@@ -39,11 +38,13 @@ async def list_tasks(run_id: str, client: Client, tenant: Tenant) -> TaskList:
     },
 )
 async def answer_task(
-    run_id: str, task_id: str, body: TaskAnswer, client: Client, tenant: Tenant
+    run_id: str, task_id: str, body: TaskAnswerBody, client: Client, tenant: Tenant
 ) -> TaskAnswered:
     await describe_run(client, run_id, tenant)
-    payload: dict[str, Any] = {"task_id": task_id, **body.model_dump(exclude_none=True)}
-    result = await respond(client, run_id, payload)
+    answer = parse_answer({"task_id": task_id, **body.model_dump(exclude_none=True)})
+    if not isinstance(answer, TaskAnswer):
+        raise HTTPException(422, answer.reason)
+    result = await respond(client, run_id, answer)
     if result.outcome != "accepted":
         raise HTTPException(_STATUS[result.outcome], result.reason)
     return TaskAnswered(run_id=run_id, task_id=task_id, answer=result.answer or {})

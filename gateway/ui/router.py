@@ -20,13 +20,14 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from gateway.deps import Client, Settings
 from gateway.event_stream import follow_run
 from gateway.history_events import parse_cursor
-from gateway.models import TaskAnswer
+from gateway.models import TaskAnswerBody
 from gateway.respond import respond
 from gateway.runs_access import describe_run
 from gateway.ui.run_history import RunHistory, pinned_definition
 from gateway.ui.session import Viewer, page_path, require_page_header, store_session, viewer
 from gateway.ui.state import FinishedStates, definition_of, run_state, step_detail
 from segments.layout import layout
+from workflows.contract import TaskAnswer, parse_answer
 
 ASSETS = Path(__file__).parent / "assets"
 CSP = (
@@ -36,7 +37,7 @@ CSP = (
 _ANSWER_STATUS = {"conflict": status.HTTP_409_CONFLICT, "invalid": 422, "unavailable": 504}
 
 
-class PageAnswer(TaskAnswer):
+class PageAnswer(TaskAnswerBody):
     """An answer from the page: the responder is the page's user, never the request body's."""
 
     responder: str = "page"
@@ -124,8 +125,10 @@ async def answer(
             status.HTTP_403_FORBIDDEN,
             "this page was opened without a user name; open it with `segments open RUN_ID --as NAME`",
         )
-    payload = {**body.model_dump(exclude_none=True), "task_id": task_id, "responder": who.user}
-    result = await respond(client, run_id, payload)
+    answer = parse_answer({**body.model_dump(exclude_none=True), "task_id": task_id, "responder": who.user})
+    if not isinstance(answer, TaskAnswer):
+        return JSONResponse({"detail": answer.reason}, status_code=422)
+    result = await respond(client, run_id, answer)
     if result.outcome != "accepted":
         return JSONResponse({"detail": result.reason}, status_code=_ANSWER_STATUS[result.outcome])
     return JSONResponse({"run_id": run_id, "task_id": task_id, "answer": result.answer or {}})
