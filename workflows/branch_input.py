@@ -23,7 +23,32 @@ BRANCH_WORKFLOW_NAME = BRANCH_WORKFLOW
 
 _WHOLE_DOCUMENT = re.compile(r"\$(?![A-Za-z_])")
 """`$`, `$$`, `$.x`: the whole document, so any input or step output."""
+_INPUT_WORD = re.compile(r"(?<![\w$.])input\b")
+_INPUT_FIELD = re.compile(r"(?<![\w$.])input\s*\.\s*([A-Za-z_]\w*)")
 _BARE_STEPS = re.compile(r"(?<![\w$.])steps(?!\s*\.\s*[`A-Za-z_])")
+
+
+@dataclass
+class MapBatch:
+    """Consecutive items of a map for one child workflow."""
+
+    items: list[Any]
+    first_index: int
+    path_prefix: str
+    """The item's path up to its index: `outer[1]/enrich` for item paths `outer[1]/enrich[7]/`."""
+    path_suffix: str = ""
+    """After the index: `#2` on the split's second visit."""
+    at_once: int = 1
+    stop_on_error: bool = True
+
+    def path(self) -> str:
+        """The batch's own path: `enrich[100-199]/` (its child workflow id ends with it)."""
+        last = self.first_index + len(self.items) - 1
+        return f"{self.path_prefix}[{self.first_index}-{last}]{self.path_suffix}/"
+
+    def scope(self, k: int, stop_at: str | None) -> BranchScope:
+        index = self.first_index + k
+        return BranchScope(f"{self.path_prefix}[{index}]{self.path_suffix}/", self.items[k], index, stop_at)
 
 
 @dataclass
@@ -40,6 +65,8 @@ class BranchInput:
     env: dict[str, str] = field(default_factory=dict)
     root_workflow_id: str = ""
     """The run's root workflow: where its status and human tasks are reached."""
+    batch: MapBatch | None = None
+    """A batched map: this child runs these items, each as its own branch (workflows/batch_items.py)."""
 
 
 def branch_definition(
@@ -87,3 +114,16 @@ def needed_context(
     for expression in expressions:
         named |= step_references(expression)
     return (run_input if needs_input else None), {k: v for k, v in outputs.items() if k in named}
+
+
+def narrowed_input(expressions: list[str], run_input: Any) -> Any:
+    """The fields of the run input that `expressions` name (`input.base`), when they read it only
+    that way; else the whole input. Each batch of a large map carries its own copy of what it
+    reads, so the map's list itself must not travel with every batch."""
+    if not isinstance(run_input, dict) or any(_WHOLE_DOCUMENT.search(e) for e in expressions):
+        return run_input
+    fields = {name for e in expressions for name in _INPUT_FIELD.findall(e)}
+    uses = sum(len(_INPUT_WORD.findall(e)) for e in expressions)
+    if uses != sum(len(_INPUT_FIELD.findall(e)) for e in expressions):
+        return run_input  # `input` read whole, or `input[...]`, `input.`a b``: keep it all
+    return {key: value for key, value in run_input.items() if key in fields}

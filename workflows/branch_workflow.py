@@ -4,6 +4,9 @@ It walks the branch's part of the graph from its first step until the split's jo
 parent's step outputs it needs pre-filled, and returns the output of the branch's last step:
 the step whose edge leads into the join (several such steps: an object keyed by step id; none,
 because the branch ended before the join: null). Nested splits start their own children.
+
+A batch of a large map (`request.batch`) runs each of its items as such a branch, and returns
+one entry per item (workflows/batch_items.py).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from segments.models import SegmentDefinition
     from segments.registry import worker_catalog
+    from workflows.batch_items import BatchItems, branch_output
     from workflows.branch_input import BRANCH_WORKFLOW_NAME, BranchInput
     from workflows.contract import PAUSE_SIGNAL, RESPOND, RESUME_SIGNAL, STATUS_QUERY
     from workflows.errors import StepFailure
-    from workflows.interpreter import Interpreter
+    from workflows.interpreter import BranchScope, Interpreter
     from workflows.parallel import apply_pause, branch_failure_error
     from workflows.step_runners import default_runners
     from workflows.task_board import TaskBoard
@@ -35,6 +39,7 @@ class SegmentBranchWorkflow:
         self._paused = False
         self._root_id = ""
         self._board: TaskBoard | None = None
+        self._items: BatchItems | None = None
 
     @workflow.run
     async def run(self, request: BranchInput) -> Any:
@@ -44,21 +49,31 @@ class SegmentBranchWorkflow:
         board = branch_board(request.root_workflow_id)
         board.human_steps = {s.step_id for s in definition.steps if s.type == "human_task"}
         self._board = board
-        interp = Interpreter(
-            definition,
-            worker_catalog(),
-            default_runners(),
-            request.run,
-            request.input,
-            request.env,
-            request.scope,
-        )
-        interp.state.outputs.update(request.outputs)
-        interp.state.paused = self._paused
-        interp.human_tasks = board
-        self._interp = interp
+
+        def new_interpreter(scope: BranchScope) -> Interpreter:
+            interp = Interpreter(
+                definition,
+                worker_catalog(),
+                default_runners(),
+                request.run,
+                request.input,
+                request.env,
+                scope,
+            )
+            interp.state.outputs.update(request.outputs)
+            interp.state.paused = self._paused
+            interp.human_tasks = board
+            return interp
+
         try:
-            ended = await interp.run_from(request.start)
+            if request.batch is not None:
+                self._items = BatchItems(request.batch, request.start, new_interpreter)
+                entries = await self._items.run(request.scope.stop_at)
+                await board.drain()
+                self._phase = "completed"
+                return entries
+            self._interp = new_interpreter(request.scope)
+            ended = await self._interp.run_from(request.start)
             await board.drain()
         except StepFailure as failure:
             self._phase = "failed"
@@ -69,22 +84,24 @@ class SegmentBranchWorkflow:
             board.cancel_all()
             raise
         self._phase = "completed"
-        if not ended:
-            return None
-        if len(ended) == 1:
-            return next(iter(ended.values()))
-        return ended
+        return branch_output(ended)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> dict[str, Any]:
         """The branch's phase and steps; the run as a whole answers `status` on its root workflow."""
-        interp = self._interp
-        return {
+        interps = [self._interp] if self._interp else []
+        if self._items is not None:
+            interps = list(self._items.running.values())
+        status: dict[str, Any] = {
             "phase": self._phase,
-            "task_path": interp.scope.path if interp else None,
-            "steps_done": [asdict(r) for r in interp.state.done] if interp else [],
-            "steps_running": [asdict(r) for r in interp.state.running.values()] if interp else [],
+            "task_path": self._interp.scope.path if self._interp else None,
+            "steps_done": [asdict(r) for i in interps for r in i.state.done],
+            "steps_running": [asdict(r) for i in interps for r in i.state.running.values()],
         }
+        if self._items is not None:
+            status["items"] = len(self._items.batch.items)
+            status["items_finished"] = self._items.finished
+        return status
 
     @workflow.signal(name=RESPOND)
     async def respond(self, payload: Any) -> None:
@@ -105,3 +122,6 @@ class SegmentBranchWorkflow:
     async def _set_paused(self, paused: bool) -> None:
         self._paused = paused
         await apply_pause(self._interp, paused)
+        if self._items is not None:
+            for k in sorted(self._items.running):
+                await apply_pause(self._items.running[k], paused)

@@ -12,13 +12,17 @@ split's k-th visit (k > 1) gets `#k` (`enrich[2]#2/`). The child's workflow id i
 
 At most `max_concurrency` children run at once (500 by default, far below Temporal's limit of
 2,000 pending children per workflow); the others start as earlier ones end.
+
+A large map runs in batches: one child per run of consecutive items, each item still its own
+branch inside it (workflows/map_batches.py, workflows/batch_items.py); `max_concurrency` then
+counts items in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,14 +37,17 @@ from segments.step_configs.parallel import ParallelJoinConfig, ParallelSplitConf
 from workflows.branch_input import (
     BRANCH_WORKFLOW_NAME,
     BranchInput,
+    MapBatch,
     branch_definition,
     branch_expressions,
+    narrowed_input,
     needed_context,
 )
 from workflows.contract import PAUSE_SIGNAL, RESUME_SIGNAL
 from workflows.errors import StepFailure, describe_activity_error
 from workflows.interpreter import BranchScope, Interpreter, StepOutcome
-from workflows.join_policy import BranchError, BranchResult, JoinTally
+from workflows.join_policy import CANCELLED_ENTRY, BranchError, BranchResult, JoinTally
+from workflows.map_batches import BatchPlan, batch_ranges, batch_size, check_batches, events_per_item, plan
 from workflows.search_attributes import SEGMENT_ID, TENANT_ID
 
 MAX_IN_FLIGHT = 500
@@ -48,6 +55,8 @@ MAX_IN_FLIGHT = 500
 MAX_MAP_ITEMS = 2_000
 """More items would take the parent's history past Temporal's limits; split the list upstream."""
 BRANCH_FAILED = "BranchFailed"
+PATCH_MAP_BATCHES = "map-batches"
+"""Maps over more than `map_batches.SMALL_MAP` items (or with `batch_size`) run in batches."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +96,15 @@ async def run_parallel_split(
             "JoinPolicy",
             interp.scope.path,
         )
-    tally = JoinTally(
-        [b.name for b in branches], needed, join.on_branch_error == "collect", mapped=split.items is not None
-    )
-    await _run_branches(interp, step, join_id, branches, tally, split.max_concurrency or MAX_IN_FLIGHT)
+    collect = join.on_branch_error == "collect"
+    tally = JoinTally([b.name for b in branches], needed, collect, mapped=split.items is not None)
+    limit = split.max_concurrency or MAX_IN_FLIGHT
+    batches = _batch_plan(interp, step, split, join_id, branches, limit)
+    if batches is not None:
+        await _run_batches(interp, step, join_id, branches, tally, batches, visit)
+    else:
+        _check_unbatched(step, interp, len(branches))
+        await _run_branches(interp, step, join_id, branches, tally, limit)
     if tally.failure is not None:
         raise BranchFailed(step, interp.scope.path, tally.failure)
     output = tally.output()
@@ -140,17 +154,42 @@ def _items(interp: Interpreter, step: Step, expression: str) -> list[Any]:
         raise StepFailure(
             step.step_id, step.type, f"items: {err.message}", "ExpressionError", interp.scope.path
         ) from None
-    items = [] if value is None else value if isinstance(value, list) else [value]
-    if len(items) > MAX_MAP_ITEMS:
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def _check_unbatched(step: Step, interp: Interpreter, items: int) -> None:
+    if items > MAX_MAP_ITEMS:
         raise StepFailure(
             step.step_id,
             step.type,
-            f"items gave {len(items)} items; a map runs at most "
-            f"{MAX_MAP_ITEMS}: split the list into batches upstream",
+            f"items gave {items} items; a map runs at most {MAX_MAP_ITEMS} one child per item: "
+            "leave batch_size unset (or set it above 1) to batch them, or split the list upstream",
             "TooManyItems",
             interp.scope.path,
         )
-    return items
+
+
+def _batch_plan(
+    interp: Interpreter,
+    step: Step,
+    split: ParallelSplitConfig,
+    join_id: str,
+    branches: list[Branch],
+    limit: int,
+) -> BatchPlan | None:
+    """How a map runs in batches (workflows/map_batches.py); None: one child per branch, as
+    before batching existed (edge splits, small maps, and runs recorded before the patch)."""
+    if split.items is None or not branches:
+        return None
+    segment = branch_definition(interp.definition, interp.graph, branches[0].start, join_id)
+    per_item = events_per_item(segment, interp.catalog)
+    size = batch_size(len(branches), split.batch_size, per_item)
+    if size <= 1 or not workflow.patched(PATCH_MAP_BATCHES):
+        return None
+    problem = check_batches(len(branches), size, per_item)
+    if problem is not None:
+        raise StepFailure(step.step_id, step.type, problem, "TooManyItems", interp.scope.path)
+    return plan(len(branches), size, limit)
 
 
 async def _run_branches(
@@ -180,6 +219,109 @@ async def _run_branches(
             tally.record(
                 result if isinstance(result, BranchResult) else BranchResult(branch.position, cancelled=True)
             )
+
+
+async def _run_batches(
+    interp: Interpreter,
+    split: Step,
+    join_id: str,
+    branches: list[Branch],
+    tally: JoinTally,
+    batches: BatchPlan,
+    visit: int,
+) -> None:
+    """Like `_run_branches`, with a child workflow per batch of consecutive items; each item's
+    entry is recorded in the tally as its own branch."""
+    template = _branch_input(interp, join_id, branches[0])
+    expressions = branch_expressions(template.segment, interp.catalog)
+    template = replace(template, input=narrowed_input(expressions, template.input))
+    queue = deque(batch_ranges(len(branches), batches.size))
+    running: dict[asyncio.Task[list[dict[str, Any]]], range] = {}
+
+    def record(positions: range, entries: list[dict[str, Any]]) -> None:
+        for position, entry in zip(positions, entries, strict=True):
+            tally.record(_item_result(branches[position], entry))
+
+    try:
+        while not tally.decided:
+            while queue and len(running) < batches.batches_at_once:
+                positions = queue.popleft()
+                batch = _map_batch(interp, branches, positions, batches, tally, visit)
+                child = replace(template, batch=batch, scope=replace(template.scope, path=batch.path()))
+                running[asyncio.create_task(_run_batch(interp, split, child, positions))] = positions
+            done, _ = await workflow.wait(list(running), return_when=asyncio.FIRST_COMPLETED)
+            for task in sorted(done, key=lambda t: running[t].start):
+                record(running.pop(task), task.result())
+    finally:
+        for task in running:
+            task.cancel()
+        results = await asyncio.gather(*running, return_exceptions=True)
+        for positions, result in zip(running.values(), results, strict=True):
+            record(positions, result if isinstance(result, list) else [CANCELLED_ENTRY] * len(positions))
+
+
+def _map_batch(
+    interp: Interpreter,
+    branches: list[Branch],
+    positions: range,
+    batches: BatchPlan,
+    tally: JoinTally,
+    visit: int,
+) -> MapBatch:
+    first = branches[positions.start]
+    return MapBatch(
+        items=[branches[p].scope.item for p in positions],
+        first_index=positions.start,
+        path_prefix=f"{interp.scope.path}{first.start}",
+        path_suffix=f"#{visit}" if visit > 1 else "",
+        at_once=batches.items_at_once,
+        stop_on_error=not tally.collect,
+    )
+
+
+async def _run_batch(
+    interp: Interpreter, split: Step, request: BranchInput, positions: range
+) -> list[dict[str, Any]]:
+    """One batch's entries, one per item; a batch that failed as a whole fails each of its items."""
+    child_id = f"{interp.run.run_id}/{request.scope.path.rstrip('/')}"
+    await workflow.wait_condition(lambda: not interp.state.paused)  # a paused run starts no batch
+    interp.state.children.add(child_id)
+    try:
+        entries: list[dict[str, Any]] = await workflow.execute_child_workflow(
+            BRANCH_WORKFLOW_NAME,
+            request,
+            id=child_id,
+            cancellation_type=workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+            static_summary=f"Items {positions.start} to {positions.stop - 1} of {split.label}",
+            search_attributes=_branch_search_attributes(interp),
+        )
+    except ChildWorkflowError as err:
+        if isinstance(err.cause, CancelledError):
+            return [CANCELLED_ENTRY] * len(positions)
+        message, error_type = describe_activity_error(err)
+        where = {"step_id": "", "step_type": "", "task_path": request.scope.path, "error_type": error_type}
+        return [{"error": {**where, "message": message}}] * len(positions)
+    finally:
+        interp.state.children.discard(child_id)
+    return entries
+
+
+def _item_result(branch: Branch, entry: dict[str, Any]) -> BranchResult:
+    if "output" in entry:
+        return BranchResult(branch.position, output=entry["output"])
+    if "error" in entry:
+        where = entry["error"]
+        error = BranchError(
+            branch.name,
+            where["step_id"],
+            where["step_type"],
+            where["task_path"],
+            where["message"],
+            where.get("error_type"),
+        )
+        return BranchResult(branch.position, error=error)
+    return BranchResult(branch.position, cancelled=True)
 
 
 async def apply_pause(interp: Interpreter | None, paused: bool) -> None:
@@ -262,6 +404,14 @@ def _branch_error(branch: Branch, err: ChildWorkflowError) -> BranchError:
 
 def branch_failure_error(failure: StepFailure) -> ApplicationError:
     """How a branch workflow reports a failed step to its parent: the deepest step, with its path."""
+    origin = failure_origin(failure)
+    message = origin.pop("message")
+    return ApplicationError(message, origin, type=BRANCH_FAILED, non_retryable=True)
+
+
+def failure_origin(failure: StepFailure) -> dict[str, Any]:
+    """Where a branch failed: the deepest step (`step_id`, `step_type`, `task_path`), its
+    `message` and `error_type`."""
     if isinstance(failure, BranchFailed):
         origin = failure.origin
         step_id, step_type, path, message = origin.step_id, origin.step_type, origin.task_path, origin.message
@@ -272,6 +422,10 @@ def branch_failure_error(failure: StepFailure) -> ApplicationError:
             failure.task_path,
             failure.message,
         )
-    error_type = failure.error_type
-    details = {"step_id": step_id, "step_type": step_type, "task_path": path, "error_type": error_type}
-    return ApplicationError(message, details, type=BRANCH_FAILED, non_retryable=True)
+    return {
+        "step_id": step_id,
+        "step_type": step_type,
+        "task_path": path,
+        "error_type": failure.error_type,
+        "message": message,
+    }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_BATCH_SIZE = 1_000
 
 
 class ParallelSplitConfig(BaseModel):
@@ -18,8 +20,25 @@ class ParallelSplitConfig(BaseModel):
         json_schema_extra={"format": "jsonata"},
     )
     max_concurrency: int | None = Field(
-        None, ge=1, le=500, description="The most branches running at once (default: all, by batches of 500)."
+        None,
+        ge=1,
+        le=500,
+        description="The most branches (in a map: items) running at once (default: all, by batches of 500).",
     )
+    batch_size: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_BATCH_SIZE,
+        description="A map only: items per child workflow. Default: one child per item up to 100 items, "
+        "else about 100 children sharing the items. Each item still runs on its own (its own `item`, "
+        "`index`, errors and idempotency keys).",
+    )
+
+    @model_validator(mode="after")
+    def _batch_size_needs_items(self) -> ParallelSplitConfig:
+        if self.batch_size is not None and self.items is None:
+            raise ValueError("batch_size applies to a map only: set `items`, or remove batch_size")
+        return self
 
 
 class AtLeast(BaseModel):
