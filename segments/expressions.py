@@ -129,10 +129,36 @@ def _jsonata_message(err: JException) -> str:
     return f"{message} (at character {location})" if isinstance(location, int) and location >= 0 else message
 
 
+_PLAIN_PATH = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*")
+_NOT_NAMES = frozenset({"true", "false", "null", "and", "or", "in"})
+
+
+def _plain_path(expression: str, document: dict[str, Any]) -> tuple[bool, Any]:
+    """`steps.join.output` through objects only: (True, its value) without JSONata, else (False, None).
+
+    JSONata walks (and checks) the whole document on every evaluation; for the outputs of a large
+    map inside a workflow that is seconds, past Temporal's 2-second deadlock bound. A plain path
+    through objects means the same in JSONata and here: the value, or undefined (None)."""
+    text = expression.strip()
+    if _PLAIN_PATH.fullmatch(text) is None:
+        return False, None
+    value: Any = document
+    for name in (part.strip() for part in text.split(".")):
+        if name in _NOT_NAMES or not isinstance(value, dict):
+            return False, None  # a keyword, or a step into a list (JSONata maps over it)
+        if name not in value:
+            return True, None
+        value = value[name]
+    return True, value
+
+
 def evaluate(
     expression: str, document: dict[str, Any], clock: EvalClock, env: dict[str, str] | None = None
 ) -> Any:
     """Evaluate `expression` against `document`; the result is plain JSON (dict, list, str, number...)."""
+    plain, value = _plain_path(expression, document)
+    if plain:
+        return value
     compiled = compile_expression(expression)
     bounds = _Bounds(expression=expression)
     bindings: dict[str, Any] = {
