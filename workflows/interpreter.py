@@ -100,6 +100,8 @@ class Interpreter:
         self.catalog = catalog
         self.runners = runners
         self.run = run
+        self.run_view = asdict(run)
+        """`run` as expressions see it; converted once, read by every step."""
         self.run_input = run_input
         self.env = env
         self.scope = scope or BranchScope()
@@ -125,7 +127,7 @@ class Interpreter:
         doc: dict[str, Any] = {
             "input": self.run_input,
             "steps": {step_id: {"output": output} for step_id, output in self.state.outputs.items()},
-            "run": asdict(self.run),
+            "run": self.run_view,
         }
         if self.scope.index is not None:
             doc["item"] = self.scope.item

@@ -10,7 +10,6 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
-from activities.contracts import StepActivityInput
 from segments.catalog import StepType
 from segments.durations import parse_duration
 from segments.expressions import ExpressionError
@@ -64,20 +63,26 @@ async def run_condition(
 
 def _activity_input(
     interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int
-) -> StepActivityInput:
+) -> dict[str, Any]:
+    """A `StepActivityInput`, as the plain JSON object the activity decodes into one.
+
+    Sent as a dict because the payload converter turns a dataclass into JSON with
+    `dataclasses.asdict`, which deep-copies the whole expression context (`input` and every step
+    output) on every step, through the sandbox's proxies: the largest single cost of a step in the
+    workflow (bench/README.md). A dict of plain values goes straight to the JSON encoder."""
     evaluates = bool(step_type.expression_fields)
-    return StepActivityInput(
-        step_id=step.step_id,
-        step_type=step.type,
-        config=config,
-        run=interp.run,
-        visit=visit,
-        task_path=interp.scope.path,
-        context=interp.document() if evaluates else None,
-        clock_ms=int(workflow.now().timestamp() * 1000),
-        random_seed=workflow.random().randint(0, 2**31 - 1) if evaluates else 0,
-        env=dict(interp.env) if evaluates else {},
-    )
+    return {
+        "step_id": step.step_id,
+        "step_type": step.type,
+        "config": config,
+        "run": interp.run_view,
+        "visit": visit,
+        "task_path": interp.scope.path,
+        "context": interp.document() if evaluates else None,
+        "clock_ms": int(workflow.now().timestamp() * 1000),
+        "random_seed": workflow.random().randint(0, 2**31 - 1) if evaluates else 0,
+        "env": interp.env if evaluates else {},
+    }
 
 
 def _reraise_cancellation(err: ActivityError) -> None:
