@@ -14,16 +14,21 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ERROR_CONFIG, LLM_AGENT_ACTIVITY, StepActivityInput
-from activities.llm.anthropic_provider import AnthropicProvider
 from activities.llm.base import LlmRequest, ProviderRegistry
-from activities.llm.openai_provider import OpenAIProvider
+from activities.llm.lazy import LazyProvider
 from activities.validation import check_schema, parse_config, require_match
 from segments.step_configs.llm_agent import LlmAgentConfig
 
 
 def default_providers() -> ProviderRegistry:
-    """`openai` and `anthropic`, configured from their usual environment variables."""
-    return ProviderRegistry({"openai": OpenAIProvider(), "anthropic": AnthropicProvider()})
+    """`openai` and `anthropic`, configured from their usual environment variables; each SDK is
+    imported at the first call that needs it (together they are most of a worker's memory)."""
+    return ProviderRegistry(
+        {
+            "openai": LazyProvider("activities.llm.openai_provider", "OpenAIProvider"),
+            "anthropic": LazyProvider("activities.llm.anthropic_provider", "AnthropicProvider"),
+        }
+    )
 
 
 class LlmActivities:

@@ -18,7 +18,6 @@ from activities.notify._http import UrlGuard
 from activities.notify.contracts import NOTIFY_ACTIVITY, NotificationRequest
 from activities.notify.email import send_email
 from activities.notify.settings import SLACK_BOT_TOKEN_SETTING, SMTP_PASSWORD_SETTING, NotifySettings
-from activities.notify.slack import send_slack
 from activities.notify.teams import send_teams
 from activities.notify.webhook import send_webhook
 from activities.secrets import SecretProvider, require_secret
@@ -68,6 +67,8 @@ class NotifyActivities:
 
     async def _slack(self, req: NotificationRequest) -> dict[str, Any]:
         token = _own_credential(self._settings.slack_bot_token, SLACK_BOT_TOKEN_SETTING, req, "slack")
+        from activities.notify.slack import send_slack  # slack-sdk and aiohttp: only when used
+
         return await send_slack(
             req, token=token, base_url=self._settings.slack_base_url, timeout_s=self._settings.timeout_s
         )
