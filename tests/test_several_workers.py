@@ -68,7 +68,7 @@ async def test_three_worker_processes_share_a_map_and_survive_a_kill(client: Cli
         env = {"SEGMENTS_HTTP_ALLOW": server.origin, "SEGMENTS_PLUGINS": ""}
         workers = [await start_worker_process(server_address(client), queue, env) for _ in range(WORKERS)]
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # each process imports the engine: slow on a busy machine
             while len(pollers := await _pollers(client, queue)) < WORKERS:
                 assert time.monotonic() < deadline, f"only {len(pollers)} workers polling"
                 await asyncio.sleep(0.3)
