@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.egress import EgressGuard, url_checker
+from activities.egress import EgressGuard
 from activities.functions import StepRegistry, load_plugins
 from activities.heartbeat import HeartbeatInterceptor
 from activities.http_action import HttpActions
@@ -88,11 +88,12 @@ def build_components(plugins: list[str] | None = None) -> WorkerComponents:
     llm = LlmActivities()
     components.activities += [http.http_action, llm.llm_agent]
     components.closers += [http.aclose, llm.aclose]
-    # human_task notifications: webhook and Teams URLs pass the same egress guard as http_action;
-    # NotifyActivities opens one HTTP client per call, so nothing to close
-    guard = url_checker(EgressGuard(http_settings.allow))
-    notify = NotifyActivities(EnvSecretProvider(), NotifySettings.from_env(), url_guard=guard)
+    # human_task notifications: one outbound path with the same egress guard as http_action
+    notify = NotifyActivities(
+        EnvSecretProvider(), NotifySettings.from_env(), EgressGuard(http_settings.allow)
+    )
     components.activities.append(notify.notify)
+    components.closers.append(notify.aclose)
     load_plugins(components.registry, plugins)
     return components
 

@@ -18,9 +18,10 @@ A metadata address (169.254.169.254, fd00:ec2::254...) is opened only by an entr
 exactly (or its host name), never by a wider range such as `169.254.0.0/16`.
 
 DNS rebinding: a check followed by a second, independent resolution at connect time can be
-fooled by a name that answers a public address first and a private one next. The HTTP client
-therefore connects through `PinnedNetworkBackend`, which resolves, checks and connects to the
-checked address in one step (TLS still verifies the certificate against the host name).
+fooled by a name that answers a public address first and a private one next. Every outbound
+request therefore goes through `activities.outbound.PinnedTransport`, which resolves, checks
+and connects to the checked address in one step (TLS still verifies the certificate against
+the host name).
 """
 
 from __future__ import annotations
@@ -28,12 +29,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import typing
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-import httpcore
-import httpx
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ERROR_EGRESS_DENIED
@@ -189,27 +187,6 @@ def denied_error(exc: EgressDenied, *, step_id: str) -> ApplicationError:
     )
 
 
-def url_checker(guard: EgressGuard) -> Callable[[str], Awaitable[None]]:
-    """The guard as a check of whole URLs, for callers other than http_action (notification
-    webhooks and Teams): the URL comes from a segment, so it is user input like any other."""
-
-    async def check(url: str) -> None:
-        parsed = httpx.URL(url)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ApplicationError(
-                f"'{parsed.scheme}' URLs are not allowed; use http or https",
-                type=ERROR_EGRESS_DENIED,
-                non_retryable=True,
-            )
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            await guard.check(parsed.host, port)
-        except EgressDenied as exc:
-            raise ApplicationError(str(exc), type=ERROR_EGRESS_DENIED, non_retryable=True) from None
-
-    return check
-
-
 async def system_resolver(host: str, port: int) -> list[IPAddress]:
     """Every address the system resolver gives for `host` (raises `socket.gaierror`)."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -232,6 +209,11 @@ class EgressGuard:
         self.allow = allow or AllowList()
         self._resolve = resolver or system_resolver
 
+    def also_allowing(self, entry: str) -> EgressGuard:
+        """This guard plus one `SEGMENTS_HTTP_ALLOW`-style entry: for a host the worker's own
+        configuration names (the Slack API root), which no segment can change."""
+        return EgressGuard(AllowList((*self.allow.entries, AllowEntry.parse(entry))), self._resolve)
+
     async def check(self, host: str, port: int) -> list[IPAddress]:
         """The checked addresses of `host`; raises `EgressDenied`, or `OSError` when it does not resolve."""
         host = normalize_host(host)
@@ -247,68 +229,3 @@ class EgressGuard:
                 # answers is how rebinding attacks start.
                 raise EgressDenied(host, port, address, reason)
         return addresses
-
-
-class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to addresses the guard has just checked (defeats DNS rebinding)."""
-
-    def __init__(self, guard: EgressGuard, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._guard = guard
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = await self._guard.check(host, port)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-        assert last_error is not None
-        raise last_error
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not reachable from steps")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def guarded_transport(guard: EgressGuard, limits: httpx.Limits | None = None) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose every new connection goes through `PinnedNetworkBackend`.
-
-    httpx does not take a network backend, so the transport's connection pool is replaced by
-    one that has it (`_pool` is the attribute httpx has used for it since 0.18). Proxies from
-    the environment are not used: a proxy would hide the real destination from the guard.
-    """
-    limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
-    transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=PinnedNetworkBackend(guard),
-    )
-    return transport

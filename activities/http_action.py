@@ -28,6 +28,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.bounded_body import ResponseTooLarge, UndecodableBody, read_bounded
 from activities.contracts import (
     ERROR_CONFIG,
     ERROR_HTTP_STATUS,
@@ -35,9 +36,10 @@ from activities.contracts import (
     HTTP_ACTION_ACTIVITY,
     StepActivityInput,
 )
-from activities.egress import EgressDenied, EgressGuard, Resolver, denied_error, guarded_transport
+from activities.egress import EgressDenied, EgressGuard, Resolver, denied_error
 from activities.http_errors import redact, status_error, transport_error
 from activities.http_settings import ENV_PREFIX, HttpSettings
+from activities.outbound import outbound_client
 from activities.rate_limit import BREAKER_TIMEOUT_FLOOR, HostLimiter
 from activities.secret_binding import SecretBinding, require_bound
 from activities.secrets import EnvSecretProvider, SecretProvider, require_secret
@@ -92,9 +94,7 @@ class HttpActions:
         self._settings = settings if settings is not None else HttpSettings.from_env()
         self._guard = EgressGuard(self._settings.allow, resolver)
         self._limiter = HostLimiter(self._settings)
-        self._client = httpx.AsyncClient(
-            transport=guarded_transport(self._guard), follow_redirects=False, trust_env=False
-        )
+        self._client = outbound_client(self._guard)
 
     @property
     def limiter(self) -> HostLimiter:
@@ -233,24 +233,27 @@ class HttpActions:
             response = await self._client.send(request, stream=True)
             try:
                 if response.status_code >= 400:
-                    raw = await _read(response, ERROR_BODY_BYTES, truncate=True)
+                    raw = await read_bounded(response, ERROR_BODY_BYTES, truncate=True)
                 elif response.status_code in REDIRECT_STATUSES:
                     raw = b""
                 else:
-                    raw = await _read(response, limit, truncate=False)
+                    raw = await read_bounded(response, limit, truncate=False)
             finally:
                 await response.aclose()
-        except _TooLarge as exc:
+        except ResponseTooLarge as exc:
             self._limiter.record_success(host, tenant)
             raise ApplicationError(
                 f"{what}: the response body is larger than {limit} bytes ({exc.seen}+ seen); raise the "
                 f"step's "
                 f"max_response_bytes or the worker's {ENV_PREFIX}MAX_RESPONSE_BYTES "
                 f"(now {self._settings.max_response_bytes})",
-                {"limit": limit},
+                {"limit": limit, "seen": exc.seen},
                 type=ERROR_RESPONSE_TOO_LARGE,
                 non_retryable=True,
             ) from None
+        except UndecodableBody as exc:
+            self._limiter.record_success(host, tenant)
+            raise ApplicationError(f"{what}: {exc}", type=ERROR_HTTP_STATUS, non_retryable=True) from None
         except httpx.TimeoutException as exc:
             self._record_timeout(host, tenant, timeout)
             raise transport_error(exc, what=what, timeout=True) from None
@@ -300,30 +303,6 @@ class HttpActions:
             encoded = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
             return _Credentials({"Authorization": f"Basic {encoded}"}, [value, password, encoded], binding)
         return _Credentials({auth.header: value}, [value], binding)
-
-
-class _TooLarge(Exception):
-    def __init__(self, seen: int) -> None:
-        self.seen = seen
-
-
-async def _read(response: httpx.Response, limit: int, *, truncate: bool) -> bytes:
-    """The body, streamed; past `limit` bytes either cut (`truncate`) or refused (`_TooLarge`)."""
-    declared = response.headers.get("content-length")
-    unencoded = "content-encoding" not in response.headers
-    if not truncate and unencoded and declared and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge(int(declared))
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in response.aiter_bytes():
-        total += len(chunk)
-        if total > limit:
-            if truncate:
-                chunks.append(chunk[: len(chunk) - (total - limit)])
-                break
-            raise _TooLarge(total)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _request_headers(

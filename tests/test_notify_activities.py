@@ -11,13 +11,13 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.contracts import ERROR_EGRESS_DENIED, ERROR_SECRET_MISSING
+from activities.egress import AllowList, EgressGuard
 from activities.notify.activity import NotifyActivities
 from activities.notify.contracts import ERROR_SLACK_API, ERROR_SMTP, ChoiceOption, NotificationRequest
 from activities.notify.settings import NotifySettings
@@ -154,7 +154,7 @@ async def test_slack_ratelimited_is_retryable_after_retry_after(slack: SlackStan
     assert err.type == ERROR_SLACK_API
     assert err.next_retry_delay == timedelta(seconds=7)
     assert "ratelimited" in str(err)
-    assert len(slack.calls) == 1  # slack_sdk's retry handlers are off: Temporal retries
+    assert len(slack.calls) == 1  # one POST: Temporal retries
     assert_no_canary(error_text(err))
 
 
@@ -253,6 +253,11 @@ async def test_email_relay_down_is_retryable() -> None:
 # --- Teams and webhook ---------------------------------------------------------------------
 
 
+def allowing(receiver: WebhookReceiver) -> EgressGuard:
+    """The worker's guard with the receiver's loopback port opened, as `SEGMENTS_HTTP_ALLOW` would."""
+    return EgressGuard(AllowList.parse(f"127.0.0.1:{receiver.port}"))
+
+
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as server:
@@ -261,7 +266,7 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 async def test_teams_posts_an_adaptive_card_to_the_secret_url(receiver: WebhookReceiver) -> None:
     url = f"{receiver.url}/{TEAMS_PATH_TOKEN}"
-    acts = NotifyActivities(secrets(TEAMS_URL=url), NotifySettings())
+    acts = NotifyActivities(secrets(TEAMS_URL=url), NotifySettings(), allowing(receiver))
     receipt = await run(acts, request("teams", "TEAMS_URL", event="escalated", level=1))
 
     (post,) = receiver.requests
@@ -287,7 +292,7 @@ async def test_teams_errors_and_logs_never_show_the_webhook_url(
     receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = f"{receiver.url}/{TEAMS_PATH_TOKEN}"
-    acts = NotifyActivities(secrets(TEAMS_URL=url), NotifySettings())
+    acts = NotifyActivities(secrets(TEAMS_URL=url), NotifySettings(), allowing(receiver))
     receiver.respond_next(503, b"busy", {"Retry-After": "3"})
     receiver.respond_next(400, f"bad payload for {url}".encode())
     with caplog.at_level(logging.DEBUG):
@@ -304,11 +309,8 @@ async def test_teams_errors_and_logs_never_show_the_webhook_url(
 
 
 async def test_teams_url_guard_refusal_hides_the_url(receiver: WebhookReceiver) -> None:
-    def guard(url: str) -> None:
-        raise ApplicationError(f"{url} is not allowed", type=ERROR_EGRESS_DENIED, non_retryable=True)
-
     url = f"{receiver.url}/{TEAMS_PATH_TOKEN}"
-    acts = NotifyActivities(secrets(TEAMS_URL=url), NotifySettings(), url_guard=guard)
+    acts = NotifyActivities(secrets(TEAMS_URL=url), NotifySettings(), EgressGuard())  # loopback refused
     with pytest.raises(ApplicationError) as caught:
         await run(acts, request("teams", "TEAMS_URL"))
     assert caught.value.type == ERROR_EGRESS_DENIED and caught.value.non_retryable
@@ -317,17 +319,10 @@ async def test_teams_url_guard_refusal_hides_the_url(receiver: WebhookReceiver) 
 
 
 async def test_webhook_posts_signed_json_with_idempotency_key(receiver: WebhookReceiver) -> None:
-    seen: list[str] = []
+    acts = NotifyActivities(secrets(HOOK_SECRET=HOOK_KEY), NotifySettings(), allowing(receiver))
+    req = request("webhook", receiver.url, signing_secret="HOOK_SECRET", event="sla_warning")
+    receipt = await run(acts, req)
 
-    async def guard(url: str) -> None:
-        seen.append(url)
-
-    async with httpx.AsyncClient() as http:
-        acts = NotifyActivities(secrets(HOOK_SECRET=HOOK_KEY), NotifySettings(), http=http, url_guard=guard)
-        req = request("webhook", receiver.url, signing_secret="HOOK_SECRET", event="sla_warning")
-        receipt = await run(acts, req)
-
-    assert seen == [receiver.url]
     (post,) = receiver.requests
     assert post.headers["content-type"] == "application/json"
     assert post.headers["idempotency-key"] == "order-42/approve/sla_warning/0/webhook"
@@ -344,7 +339,7 @@ async def test_webhook_posts_signed_json_with_idempotency_key(receiver: WebhookR
 
 
 async def test_webhook_unsigned_without_secret_and_429_is_retryable(receiver: WebhookReceiver) -> None:
-    acts = NotifyActivities(secrets(), NotifySettings())
+    acts = NotifyActivities(secrets(), NotifySettings(), allowing(receiver))
     receiver.respond_next(429, b"slow down", {"Retry-After": "12"})
     with pytest.raises(ApplicationError) as caught:
         await run(acts, request("webhook", receiver.url))

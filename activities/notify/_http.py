@@ -1,8 +1,12 @@
-"""Outbound HTTP for the Teams and webhook channels: one POST, errors mapped for Temporal.
+"""Outbound HTTP of the notification channels (webhook, Teams, Slack): one request, errors
+mapped for Temporal.
 
-Temporal's retry policy is the only retry loop, so a POST is tried once here and its
-failure becomes an `ApplicationError`: retryable for transport errors, 408, 425, 429 and
-5xx (with `next_retry_delay` from `Retry-After`), non-retryable for other statuses.
+Every request goes through the worker's one outbound path (`activities.outbound`): the egress
+guard pins the connection to the addresses it checked, no proxy from the environment is used,
+and the answer is read up to `MAX_ANSWER_BYTES` (decompressed within that bound). Statuses map
+to errors exactly as for `http_action` (`activities.http_errors`), but a notification's error
+never quotes the response body: the receiver is segment input, and its answer is none of the
+run's business.
 
 A URL taken from a secret (a Teams incoming webhook) is a credential: it never appears in
 an error, and `httpx`'s own INFO line ("HTTP Request: POST <url> ...") is redacted while
@@ -12,24 +16,20 @@ the request is in flight.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import ERROR_EGRESS_DENIED, ERROR_HTTP_STATUS, ERROR_HTTP_TRANSPORT
+from activities.bounded_body import ResponseTooLarge, UndecodableBody, read_bounded
+from activities.contracts import ERROR_EGRESS_DENIED, ERROR_HTTP_TRANSPORT
+from activities.egress import EgressDenied, EgressGuard
+from activities.http_errors import status_error
 
-UrlGuard = Callable[[str], Awaitable[None] | None]
-"""Checks an outbound URL before it is called; raises (an `ApplicationError`) to refuse it.
-The hook for the worker's egress guard (`activities/egress.py`)."""
-
-MAX_RETRY_AFTER = timedelta(hours=1)
-_RETRYABLE_STATUSES = {408, 425, 429}
+MAX_ANSWER_BYTES = 64 * 1024
+"""How much of a receiver's answer is read; Slack's JSON answer fits easily."""
 
 _secret_url: ContextVar[str | None] = ContextVar("segments_notify_secret_url", default=None)
 
@@ -61,48 +61,59 @@ def _hidden(url: str | None) -> Iterator[None]:
         _secret_url.reset(token)
 
 
-def retry_after(value: str | None) -> timedelta | None:
-    """`Retry-After` as a delay: seconds or an HTTP date, capped at an hour."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        delay = timedelta(seconds=max(0.0, float(value)))
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        delay = max(timedelta(0), when - datetime.now(UTC))
-    return min(delay, MAX_RETRY_AFTER)
+def _refused(label: str, exc: EgressDenied, *, secret_url: bool) -> ApplicationError:
+    detail = "" if secret_url else f": {exc}"
+    return ApplicationError(
+        f"{label}: refused by the egress guard{detail}", type=ERROR_EGRESS_DENIED, non_retryable=True
+    )
 
 
-async def check_url(url_guard: UrlGuard | None, url: str, *, label: str, secret: bool) -> None:
-    """Runs the egress hook; for a secret URL, the guard's own message (which may quote the
-    URL) is replaced by one that names only the label."""
-    if url_guard is None:
-        return
+async def check_destination(guard: EgressGuard, url: str, *, label: str, secret_url: bool) -> None:
+    """Refuses a destination before anything is built or sent, with a clear error (as
+    `http_action` does). The connection is checked again, and pinned, by the transport."""
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        result = url_guard(url)
-        if inspect.isawaitable(result):
-            await result
-    except ApplicationError:
-        if not secret:
-            raise
-        raise ApplicationError(
-            f"{label}: refused by the egress guard", type=ERROR_EGRESS_DENIED, non_retryable=True
-        ) from None
-    except OSError as exc:  # the guard could not resolve the host: may work later
+        await guard.check(parsed.raw_host.decode("ascii"), port)
+    except EgressDenied as exc:
+        raise _refused(label, exc, secret_url=secret_url) from None
+    except OSError as exc:  # does not resolve now: may later
         raise ApplicationError(
             f"{label}: egress check failed ({type(exc).__name__})", type=ERROR_HTTP_TRANSPORT
         ) from None
-    except Exception as exc:
-        detail = "" if secret else f": {exc}"
+
+
+async def exchange(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    content: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    label: str,
+    secret_url: bool,
+) -> tuple[httpx.Response, bytes]:
+    """POSTs once; returns the response and at most `MAX_ANSWER_BYTES` of its body.
+
+    Raises an `ApplicationError` naming `label` (never the URL when `secret_url`, never the
+    body) for a refused destination or a failed transport; statuses are the caller's."""
+    try:
+        with _hidden(url if secret_url else None):
+            request = client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
+            response = await client.send(request, stream=True)
+            try:
+                raw = await read_bounded(response, MAX_ANSWER_BYTES, truncate=True)
+            finally:
+                await response.aclose()
+    except EgressDenied as exc:  # the name now resolves elsewhere than at the check
+        raise _refused(label, exc, secret_url=secret_url) from None
+    except (httpx.HTTPError, OSError, UndecodableBody, ResponseTooLarge) as exc:
         raise ApplicationError(
-            f"{label}: refused by the egress guard{detail}", type=ERROR_EGRESS_DENIED, non_retryable=True
+            f"{label}: request failed ({type(exc).__name__})",
+            {"reason": type(exc).__name__},
+            type=ERROR_HTTP_TRANSPORT,
         ) from None
+    return response, raw
 
 
 async def post(
@@ -115,34 +126,11 @@ async def post(
     label: str,
     secret_url: bool,
 ) -> httpx.Response:
-    """POSTs once; returns a 2xx response or raises an `ApplicationError` naming `label`.
-
-    `label` must not hold a secret: it is what errors show instead of the URL."""
-    try:
-        with _hidden(url if secret_url else None):
-            response = await client.post(
-                url, content=content, headers=headers, timeout=timeout, follow_redirects=False
-            )
-    except httpx.HTTPError as exc:
-        raise ApplicationError(
-            f"{label}: request failed ({type(exc).__name__})", type=ERROR_HTTP_TRANSPORT
-        ) from None
-    status = response.status_code
-    if 200 <= status < 300:
-        return response
-    snippet = "" if secret_url else _snippet(response)
-    message = f"{label}: HTTP {status}{snippet}"
-    if status in _RETRYABLE_STATUSES or status >= 500:
-        raise ApplicationError(
-            message,
-            type=ERROR_HTTP_STATUS,
-            next_retry_delay=retry_after(response.headers.get("retry-after")),
-        )
-    raise ApplicationError(message, type=ERROR_HTTP_STATUS, non_retryable=True)
-
-
-def _snippet(response: httpx.Response, limit: int = 200) -> str:
-    text = response.text.strip().replace("\n", " ")
-    if not text:
-        return ""
-    return f": {text[:limit]}{'...' if len(text) > limit else ''}"
+    """POSTs once; returns a 2xx response or raises the `http_action` error for its status,
+    without the body. `label` must not hold a secret: it is what errors show instead of the URL."""
+    response, _ = await exchange(
+        client, url, content=content, headers=headers, timeout=timeout, label=label, secret_url=secret_url
+    )
+    if not 200 <= response.status_code < 300:  # a redirect is not followed: a notification is one POST
+        raise status_error(response.status_code, response.headers, "", what=label)
+    return response

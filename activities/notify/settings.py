@@ -71,7 +71,7 @@ class NotifySettings:
 
 
 def _with_slash(url: str) -> str:
-    """slack_sdk joins `base_url + method`, so the root must end with a slash."""
+    """The API method is appended to the root (`base_url + "chat.postMessage"`): it must end with a slash."""
     return url if url.endswith("/") else url + "/"
 
 

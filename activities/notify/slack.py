@@ -1,9 +1,11 @@
-"""Slack: one `chat.postMessage` with Block Kit, through slack_sdk's `AsyncWebClient`.
+"""Slack: one `chat.postMessage` with Block Kit, over the worker's one outbound HTTP path.
 
 The message carries the task's title (header), description, facts, the CLI command that
 answers it and, while the task is open, buttons (approve / reject, or one per option of a
 choice) whose `value` is JSON naming the run and the task, for a future interactivity
-endpoint. slack_sdk's own retry handlers are switched off: Temporal retries.
+endpoint. The call is one POST of JSON with the bot token as bearer (Slack's Web API), sent
+through `activities.outbound` like every other request: pinned to the guard's checked address,
+no environment proxy, a bounded answer. Temporal retries; nothing here does.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
+import httpx
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import ERROR_CONFIG, ERROR_HTTP_TRANSPORT
-from activities.notify import _render
-from activities.notify._http import retry_after
+from activities.contracts import ERROR_CONFIG
+from activities.http_errors import is_retryable_status, parse_retry_after
+from activities.notify import _http, _render
 from activities.notify.contracts import ERROR_SLACK_API, NotificationRequest
 
 ACTION_APPROVE = "segments_approve"
@@ -103,9 +103,9 @@ def fallback_text(req: NotificationRequest) -> str:
 
 
 async def send_slack(
-    req: NotificationRequest, *, token: str, base_url: str, timeout_s: float
+    req: NotificationRequest, *, token: str, base_url: str, client: httpx.AsyncClient, timeout_s: float
 ) -> dict[str, Any]:
-    """Posts the message; returns `{"channel", "ts"}`. Never puts `token` in an error."""
+    """Posts the message; returns `{"slack_channel", "ts"}`. Never puts `token` in an error."""
     if not isinstance(req.target, str) or not req.target.strip():
         raise ApplicationError(
             f"task '{req.task_id}': a slack notification needs one channel as target",
@@ -113,48 +113,41 @@ async def send_slack(
             non_retryable=True,
         )
     channel = req.target.strip()
-    client = AsyncWebClient(
-        token=token, base_url=base_url, timeout=max(1, round(timeout_s)), retry_handlers=[]
+    message = {
+        "channel": channel,
+        "text": fallback_text(req),
+        "blocks": build_blocks(req),
+        "unfurl_links": False,
+        "metadata": {
+            "event_type": f"segments_task_{req.event}",
+            "event_payload": {"run_id": req.run_id, "task_id": req.task_id, "idempotency_key": req.key},
+        },
+    }
+    label = f"slack chat.postMessage to {channel}"
+    response, raw = await _http.exchange(
+        client,
+        base_url + "chat.postMessage",
+        content=json.dumps(message).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json; charset=utf-8"},
+        timeout=timeout_s,
+        label=label,
+        secret_url=False,
     )
     try:
-        response = await client.chat_postMessage(
-            channel=channel,
-            text=fallback_text(req),
-            blocks=build_blocks(req),
-            unfurl_links=False,
-            metadata={
-                "event_type": f"segments_task_{req.event}",
-                "event_payload": {
-                    "run_id": req.run_id,
-                    "task_id": req.task_id,
-                    "idempotency_key": req.key,
-                },
-            },
-        )
-    except SlackApiError as exc:
-        raise _api_error(exc, channel) from None
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise ApplicationError(
-            f"slack chat.postMessage to {channel}: request failed ({type(exc).__name__})",
-            type=ERROR_HTTP_TRANSPORT,
-        ) from None
-    except SlackClientError as exc:
-        raise ApplicationError(
-            f"slack chat.postMessage to {channel}: client error ({type(exc).__name__})",
-            type=ERROR_SLACK_API,
-            non_retryable=True,
-        ) from None
-    return {"slack_channel": str(response.get("channel") or channel), "ts": str(response.get("ts") or "")}
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not data.get("ok"):
+        raise _api_error(response, data if isinstance(data, dict) else {}, label)
+    return {"slack_channel": str(data.get("channel") or channel), "ts": str(data.get("ts") or "")}
 
 
-def _api_error(exc: SlackApiError, channel: str) -> ApplicationError:
-    status = exc.response.status_code
-    data = exc.response.data if isinstance(exc.response.data, dict) else {}
-    code = str(data.get("error") or f"HTTP {status}")
-    message = f"slack chat.postMessage to {channel} failed: {code}"
-    if code in _TRANSIENT or status == 429 or status >= 500:
-        delay = retry_after(
-            exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
-        )
+def _api_error(response: httpx.Response, data: dict[str, Any], label: str) -> ApplicationError:
+    """Slack's error code (never the rest of the answer): retryable when another try may help."""
+    status = response.status_code
+    code = str(data.get("error") or f"HTTP {status}")[:100]
+    message = f"{label} failed: {code}"
+    if code in _TRANSIENT or is_retryable_status(status):
+        delay = parse_retry_after(response.headers)
         return ApplicationError(message, type=ERROR_SLACK_API, next_retry_delay=delay)
     return ApplicationError(message, type=ERROR_SLACK_API, non_retryable=True)

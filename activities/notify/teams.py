@@ -15,6 +15,7 @@ import httpx
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ERROR_CONFIG
+from activities.egress import EgressGuard
 from activities.notify import _http, _render
 from activities.notify.contracts import NotificationRequest
 
@@ -60,7 +61,7 @@ async def send_teams(
     url: str,
     client: httpx.AsyncClient,
     timeout_s: float,
-    url_guard: _http.UrlGuard | None,
+    guard: EgressGuard,
 ) -> dict[str, Any]:
     """Posts the card to `url` (the secret's value); returns `{"status"}`."""
     label = f"teams webhook (secret '{req.target}')"
@@ -68,7 +69,7 @@ async def send_teams(
         raise ApplicationError(
             f"{label}: the secret is not an http(s) URL", type=ERROR_CONFIG, non_retryable=True
         )
-    await _http.check_url(url_guard, url, label=label, secret=True)
+    await _http.check_destination(guard, url, label=label, secret_url=True)
     response = await _http.post(
         client,
         url,

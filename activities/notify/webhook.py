@@ -19,6 +19,7 @@ import httpx
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import ERROR_CONFIG
+from activities.egress import EgressGuard
 from activities.notify import _http
 from activities.notify.contracts import NotificationRequest
 
@@ -47,7 +48,7 @@ async def send_webhook(
     signing_key: str | None,
     client: httpx.AsyncClient,
     timeout_s: float,
-    url_guard: _http.UrlGuard | None,
+    guard: EgressGuard,
 ) -> dict[str, Any]:
     """POSTs the payload to `req.target`; returns `{"status"}`."""
     url = req.target if isinstance(req.target, str) else ""
@@ -61,7 +62,7 @@ async def send_webhook(
     # The URL is configuration, not a credential, but its query may still hold a token
     # someone pasted there: errors name the host only.
     label = f"webhook to {parts.hostname}"
-    await _http.check_url(url_guard, url, label=label, secret=False)
+    await _http.check_destination(guard, url, label=label, secret_url=False)
     body = build_payload(req)
     headers = {
         "Content-Type": "application/json",
