@@ -22,7 +22,15 @@ so relabelling a payload with another key id fails authentication.
 Compressed-only payload: `metadata["encoding"] = b"binary/zlib"`.
 
 Decoding always understands both formats and passes any other payload through, so a
-deployment can turn encryption on without breaking existing histories. With encryption
+deployment can turn encryption on without breaking existing histories. That also means
+anyone who can start or signal workflows in the namespace can send plaintext the worker will
+accept: encryption alone hides data, it does not authenticate it. Once every history is
+encrypted, `SEGMENTS_CODEC_REQUIRE_ENCRYPTION=1` makes decoding refuse any payload that is not
+`binary/encrypted` (plaintext and `binary/zlib` alike).
+
+Decompression is bounded: a payload that inflates past `SEGMENTS_CODEC_MAX_DECODED_BYTES`
+(default 32 MiB, 16 times Temporal's 2 MiB payload limit) is refused before more is inflated,
+so a small "zip bomb" cannot exhaust the worker's memory. With encryption
 on, failure messages and stack traces are moved into encoded attributes as well
 (`DefaultFailureConverterWithEncodedAttributes`); search attributes are never encoded
 (the server must index them), so keep secrets out of them.
@@ -56,6 +64,9 @@ KEY_SIZE = 32
 ENV_KEYS = "SEGMENTS_CODEC_KEYS"
 ENV_KEY_ID = "SEGMENTS_CODEC_KEY_ID"
 ENV_COMPRESS = "SEGMENTS_CODEC_COMPRESS"
+ENV_REQUIRE_ENCRYPTION = "SEGMENTS_CODEC_REQUIRE_ENCRYPTION"
+ENV_MAX_DECODED = "SEGMENTS_CODEC_MAX_DECODED_BYTES"
+DEFAULT_MAX_DECODED_BYTES = 32 * 1024 * 1024
 
 
 class CodecError(Exception):
@@ -66,6 +77,14 @@ class CodecError(Exception):
 
 class CodecConfigError(CodecError, ValueError):
     """The `SEGMENTS_CODEC_*` settings are not valid."""
+
+
+class PlaintextRefusedError(CodecError):
+    """Encryption is required and a payload is not encrypted."""
+
+
+class PayloadTooLargeError(CodecError):
+    """A compressed payload inflates past the bound."""
 
 
 class UnknownKeyError(CodecError):
@@ -85,6 +104,8 @@ class SegmentsCodec(PayloadCodec):
         current_key_id: str | None = None,
         *,
         compress: bool = True,
+        require_encryption: bool = False,
+        max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     ) -> None:
         self._keys: dict[str, AESGCM] = {}
         for key_id, key in (keys or {}).items():
@@ -100,8 +121,12 @@ class SegmentsCodec(PayloadCodec):
             raise CodecConfigError(
                 f"current key id {current_key_id!r} is not among the loaded keys {self.key_ids}"
             )
+        if require_encryption and current_key_id is None:
+            raise CodecConfigError(f"{ENV_REQUIRE_ENCRYPTION} is set but no key is loaded ({ENV_KEYS})")
         self.current_key_id = current_key_id
         self.compress = compress
+        self.require_encryption = require_encryption
+        self.max_decoded_bytes = max_decoded_bytes
 
     @property
     def key_ids(self) -> list[str]:
@@ -133,8 +158,14 @@ class SegmentsCodec(PayloadCodec):
 
     def decode_one(self, payload: Payload) -> Payload:
         encoding = payload.metadata.get("encoding")
+        if encoding != ENCRYPTED_ENCODING and self.require_encryption:
+            shown = encoding.decode("utf-8", "replace")[:40] if encoding else "none"
+            raise PlaintextRefusedError(
+                f"payload with encoding {shown!r} refused: {ENV_REQUIRE_ENCRYPTION} is set, so only "
+                "encrypted payloads are accepted (send it through a client with the same codec settings)"
+            )
         if encoding == COMPRESSED_ENCODING:
-            return _parse_inner(_decompress(payload.data))
+            return _parse_inner(_decompress(payload.data, self.max_decoded_bytes))
         if encoding != ENCRYPTED_ENCODING:
             return payload
         key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode("utf-8", "replace")
@@ -152,7 +183,7 @@ class SegmentsCodec(PayloadCodec):
                 f"payload encrypted with key id {key_id!r} failed authentication (tampered or wrong key)"
             ) from None
         if payload.metadata.get(COMPRESSION_METADATA) == b"zlib":
-            inner = _decompress(inner)
+            inner = _decompress(inner, self.max_decoded_bytes)
         return _parse_inner(inner)
 
 
@@ -161,11 +192,21 @@ def _check_key_id(key_id: str) -> None:
         raise CodecConfigError(f"invalid key id {key_id!r}: non-empty, without ',', ':' or spaces")
 
 
-def _decompress(data: bytes) -> bytes:
+def _decompress(data: bytes, limit: int) -> bytes:
+    """`data` inflated, refusing at `limit + 1` bytes without inflating more."""
+    inflater = zlib.decompressobj()
     try:
-        return zlib.decompress(data)
+        out = inflater.decompress(data, limit + 1)
     except zlib.error as err:
         raise CodecError(f"compressed payload is corrupt: {err}") from None
+    if len(out) > limit:
+        raise PayloadTooLargeError(
+            f"compressed payload of {len(data)} bytes inflates past {limit} bytes "
+            f"({ENV_MAX_DECODED}); refused"
+        )
+    if not inflater.eof:
+        raise CodecError("compressed payload is corrupt: truncated")
+    return out
 
 
 def _parse_inner(data: bytes) -> Payload:
@@ -202,7 +243,7 @@ def parse_keys(spec: str) -> dict[str, bytes]:
     return keys
 
 
-def _flag(value: str | None) -> bool | None:
+def _flag(value: str | None, name: str = ENV_COMPRESS) -> bool | None:
     if value is None or not value.strip():
         return None
     lowered = value.strip().lower()
@@ -210,7 +251,15 @@ def _flag(value: str | None) -> bool | None:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise CodecConfigError(f"{ENV_COMPRESS} must be 1 or 0, not {value!r}")
+    raise CodecConfigError(f"{name} must be 1 or 0, not {value!r}")
+
+
+def _max_decoded(value: str | None) -> int:
+    if value is None or not value.strip():
+        return DEFAULT_MAX_DECODED_BYTES
+    if not value.strip().isdigit() or int(value) < 1024:
+        raise CodecConfigError(f"{ENV_MAX_DECODED} must be a number of bytes, at least 1024, not {value!r}")
+    return int(value)
 
 
 def codec_from_env(env: Mapping[str, str] | None = None) -> SegmentsCodec | None:
@@ -220,11 +269,21 @@ def codec_from_env(env: Mapping[str, str] | None = None) -> SegmentsCodec | None
     keys = parse_keys(env.get(ENV_KEYS, ""))
     compress = _flag(env.get(ENV_COMPRESS))
     key_id = env.get(ENV_KEY_ID, "").strip() or None
+    required = _flag(env.get(ENV_REQUIRE_ENCRYPTION), ENV_REQUIRE_ENCRYPTION) is True
+    max_decoded = _max_decoded(env.get(ENV_MAX_DECODED))
     if not keys:
         if key_id is not None:
             raise CodecConfigError(f"{ENV_KEY_ID} is set but {ENV_KEYS} is empty")
-        return SegmentsCodec(compress=True) if compress else None
-    return SegmentsCodec(keys, key_id, compress=compress is not False)
+        if required:
+            raise CodecConfigError(f"{ENV_REQUIRE_ENCRYPTION} is set but {ENV_KEYS} is empty")
+        return SegmentsCodec(compress=True, max_decoded_bytes=max_decoded) if compress else None
+    return SegmentsCodec(
+        keys,
+        key_id,
+        compress=compress is not False,
+        require_encryption=required,
+        max_decoded_bytes=max_decoded,
+    )
 
 
 def data_converter_from_env(env: Mapping[str, str] | None = None) -> DataConverter:

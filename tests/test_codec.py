@@ -7,7 +7,9 @@ import base64
 import os
 import shutil
 import sys
+import tracemalloc
 import uuid
+import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf import json_format
 from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import History
@@ -26,8 +30,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from client.codec import (
+    COMPRESSED_ENCODING,
+    DEFAULT_MAX_DECODED_BYTES,
     CodecConfigError,
     PayloadDecryptionError,
+    PayloadTooLargeError,
+    PlaintextRefusedError,
     SegmentsCodec,
     UnknownKeyError,
     codec_from_env,
@@ -35,12 +43,15 @@ from client.codec import (
     data_converter_from_env,
 )
 from client.codec_server import create_app
+from client.codec_server import main as codec_server_main
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(100, 132))
 B64_A = base64.b64encode(KEY_A).decode()
 B64_B = base64.b64encode(KEY_B).decode()
 CANARY = "canary-9f27c1-do-not-leak"
+CODEC_TOKEN = "codec-token-for-tests"
+AUTH = {"Authorization": f"Bearer {CODEC_TOKEN}"}
 
 
 def _plain(text: str) -> Payload:
@@ -181,7 +192,7 @@ def _leak_forms(text: str) -> list[str]:
 @pytest.fixture
 async def codec_http() -> AsyncIterator[str]:
     codec = SegmentsCodec({"old": KEY_B, "k1": KEY_A}, "k1")
-    app = create_app(codec, namespaces=["default"])
+    app = create_app(codec, tokens={CODEC_TOKEN: frozenset({"default"})}, allow_encode=True)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -220,7 +231,7 @@ async def test_end_to_end_history_is_encrypted_and_codec_server_decodes(codec_ht
         assert "binary/encrypted" in raw_json or base64.b64encode(b"binary/encrypted").decode() in raw_json
 
     started = history.to_json_dict()["events"][0]["workflowExecutionStartedEventAttributes"]["input"]
-    async with httpx.AsyncClient(base_url=codec_http) as http:
+    async with httpx.AsyncClient(base_url=codec_http, headers=AUTH) as http:
         response = await http.post("/decode", json=started, headers={"X-Namespace": "default"})
         assert response.status_code == 200, response.text
         [decoded] = response.json()["payloads"]
@@ -262,3 +273,104 @@ async def test_end_to_end_history_is_encrypted_and_codec_server_decodes(codec_ht
         assert bad.status_code == 400 and "'retired'" in bad.json()["error"]
         not_json = await http.post("/default/decode", content=b"{not json")
         assert not_json.status_code == 400
+
+
+# --- Review M5: plaintext refused when encryption is required; bounded decompression --------
+
+
+def _bomb(size: int) -> bytes:
+    """A zlib stream of `size` zero bytes: tiny on the wire, huge inflated."""
+    return zlib.compress(b"\0" * size, 9)
+
+
+async def test_plaintext_and_compressed_only_payloads_are_refused_when_encryption_is_required() -> None:
+    codec = codec_from_env(
+        {
+            "SEGMENTS_CODEC_KEYS": f"k1:{base64.b64encode(KEY_A).decode()}",
+            "SEGMENTS_CODEC_REQUIRE_ENCRYPTION": "1",
+        }
+    )
+    assert codec is not None and codec.require_encryption
+    forged = Payload(metadata={"encoding": b"json/plain"}, data=b'{"responder":"cfo","decision":"approve"}')
+    zipped = SegmentsCodec(compress=True).encode_one(forged)
+    for payload in (forged, zipped):
+        with pytest.raises(PlaintextRefusedError, match="SEGMENTS_CODEC_REQUIRE_ENCRYPTION"):
+            await codec.decode([payload])
+    [sealed] = await codec.encode([forged])
+    assert (await codec.decode([sealed]))[0] == forged  # what the codec itself wrote still decodes
+    with pytest.raises(CodecConfigError):
+        codec_from_env({"SEGMENTS_CODEC_REQUIRE_ENCRYPTION": "1"})
+
+
+async def test_a_zip_bomb_is_refused_within_the_bound() -> None:
+    """256 MiB of zeros in 256 KiB: refused at the 32 MiB bound, never inflated whole."""
+    bomb = Payload(metadata={"encoding": COMPRESSED_ENCODING}, data=_bomb(256 * 1024 * 1024))
+    codec = SegmentsCodec({"k1": KEY_A}, "k1")
+    sealed_bomb = Payload(
+        metadata={"encoding": b"binary/encrypted", "encryption-key-id": b"k1", "compression": b"zlib"},
+        data=_seal(KEY_A, "k1", bomb.data),
+    )
+    for payload in (bomb, sealed_bomb):
+        tracemalloc.start()
+        try:
+            with pytest.raises(PayloadTooLargeError, match="SEGMENTS_CODEC_MAX_DECODED_BYTES"):
+                await codec.decode([payload])
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 3 * DEFAULT_MAX_DECODED_BYTES
+
+
+def _seal(key: bytes, key_id: str, data: bytes) -> bytes:
+    nonce = b"\1" * 12
+    return nonce + AESGCM(key).encrypt(nonce, data, key_id.encode())
+
+
+# --- Review L1: the codec server authenticates, checks Host, keeps /encode off, binds namespaces ----
+
+
+def _codec_app(**options: Any) -> Any:
+    codec = SegmentsCodec({"k1": KEY_A}, "k1")
+    return create_app(codec, tokens={CODEC_TOKEN: frozenset({"prod"})}, **options)
+
+
+def _asgi(app: Any, host: str = "127.0.0.1") -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{host}:8081")
+
+
+async def test_codec_server_refuses_unauthenticated_and_foreign_requests() -> None:
+    codec = SegmentsCodec({"k1": KEY_A}, "k1")
+    [sealed] = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b'{"a":1}')])
+    body = {"payloads": [json_format.MessageToDict(sealed)]}
+    app = _codec_app()
+    async with _asgi(app) as http:
+        assert (await http.post("/decode", json=body)).status_code == 401
+        assert (
+            await http.post("/decode", json=body, headers={"Authorization": "Bearer nope"})
+        ).status_code == 401
+        served = await http.post("/decode", json=body, headers=AUTH)  # one namespace: no need to say it
+        assert (
+            served.status_code == 200 and base64.b64decode(served.json()["payloads"][0]["data"]) == b'{"a":1}'
+        )
+        # the token, not the caller, says which namespace it may decode
+        assert (
+            await http.post("/decode", json=body, headers={**AUTH, "X-Namespace": "dev"})
+        ).status_code == 403
+        assert (await http.post("/dev/decode", json=body, headers=AUTH)).status_code == 403
+        assert (await http.post("/prod/decode", json=body, headers=AUTH)).status_code == 200
+        # no forging of encrypted payloads unless asked for
+        assert (await http.post("/encode", json=served.json(), headers=AUTH)).status_code == 403
+        big = b'{"payloads": [' + b" " * (5 * 1024 * 1024) + b"]}"
+        assert (await http.post("/decode", content=big, headers=AUTH)).status_code == 413
+    async with _asgi(app, host="rebound.attacker.example") as http:  # DNS rebinding to 127.0.0.1
+        assert (await http.post("/decode", json=body, headers=AUTH)).status_code == 400
+    with pytest.raises(ValueError, match="SEGMENTS_CODEC_SERVER_TOKENS"):
+        create_app(codec)
+    assert create_app(codec, no_auth=True) is not None
+
+
+def test_codec_server_will_not_start_unauthenticated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEGMENTS_CODEC_KEYS", f"k1:{base64.b64encode(KEY_A).decode()}")
+    monkeypatch.delenv("SEGMENTS_CODEC_SERVER_TOKENS", raising=False)
+    assert codec_server_main([]) == 2
+    assert codec_server_main(["--no-auth", "--host", "0.0.0.0"]) == 2
