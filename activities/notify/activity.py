@@ -79,7 +79,7 @@ class NotifyActivities:
 
     async def _slack(self, req: NotificationRequest) -> dict[str, Any]:
         token = _own_credential(self._settings.slack_bot_token, SLACK_BOT_TOKEN_SETTING, req, "slack")
-        from activities.notify.slack import send_slack  # slack-sdk and aiohttp: only when used
+        from activities.notify.slack import send_slack  # imported at first use, with the rest of Slack
 
         return await send_slack(
             req,
