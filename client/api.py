@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from activities.functions import StepRegistry, load_plugins
+from client.launch import launch_for
 from client.settings import ConnectionSettings
 from segments.builtin_types import default_catalog
 from segments.catalog import Catalog
-from segments.dialects.loader import load_definition, validate_any
-from segments.hashing import definition_hash
+from segments.dialects.loader import validate_any
 from segments.validation import InvalidSegment, Problem
 from workflows.continue_as_new import MIN_BOUND, RUN_OPTIONS
 from workflows.contract import (
@@ -37,12 +37,10 @@ from workflows.contract import (
     STATUS_QUERY,
     ClosedTaskView,
     Refusal,
-    RunRequest,
     RunStatus,
     TaskAnswer,
     parse_answer,
 )
-from workflows.run_details import static_details, static_summary
 from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
 
 WORKFLOW_TYPE = SEGMENT_WORKFLOW
@@ -117,36 +115,17 @@ class SegmentsClient:
                 raise InvalidSegment(
                     definition.get("segment_id") if isinstance(definition, dict) else None, problems
                 )
-        loaded = load_definition(definition)
-        memo: dict[str, Any] = {
-            "segment_version": definition.get("version"),
-            "segment_hash": definition_hash(definition),
-        }
-        if loaded.dialect is not None and loaded.definition is not None:
-            # An export in another dialect runs as its translation; the memo keeps the original's hash.
-            memo.update(loaded.memo(), translation_hash=definition_hash(loaded.definition))
-            definition = loaded.definition
-        segment_id = str(definition.get("segment_id", "segment"))
-        request = RunRequest(
-            definition, run_input if run_input is not None else {}, tenant_id or None, options or None
-        )
-        attributes: list[SearchAttributePair[str]] = [
-            SearchAttributePair(SEGMENT_ID, segment_id),
-            SearchAttributePair(SEGMENT_PHASE, "running"),
-        ]
-        if tenant_id:
-            attributes.append(SearchAttributePair(TENANT_ID, tenant_id))
-        segment_hash = memo["segment_hash"]
+        launch = launch_for(definition, run_input, tenant_id, options)
         return await self.temporal.start_workflow(
             SEGMENT_WORKFLOW,
-            request.to_wire(),
-            id=run_id or f"{segment_id}-{uuid.uuid4().hex[:12]}",
+            launch.request,
+            id=run_id or f"{launch.segment_id}-{uuid.uuid4().hex[:12]}",
             task_queue=self.task_queue,
-            search_attributes=TypedSearchAttributes(attributes),
-            memo=memo,
+            search_attributes=launch.search_attributes,
+            memo=launch.memo,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=static_summary(definition, tenant_id),
-            static_details=static_details(definition, tenant_id, segment_hash),
+            static_summary=launch.static_summary,
+            static_details=launch.static_details,
         )
 
     async def run(self, definition: dict[str, Any], run_input: Any = None, **kwargs: Any) -> Any:

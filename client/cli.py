@@ -520,6 +520,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["create"])
     p.add_argument("name", help="the namespace, e.g. acme")
     p.set_defaults(handler=cmd_namespace)
+
+    from client.cli_operator import add_commands  # imports this module: here, not at the top
+
+    add_commands(sub)
     return parser
 
 

@@ -14,8 +14,9 @@ from temporalio.service import RPCError
 
 from client.api import SegmentsClient
 from gateway.limits import BodySizeLimit
-from gateway.routers import catalog, events, graph, runs, slack, tasks
+from gateway.routers import catalog, events, graph, redrive, runs, schedules, slack, tasks, triggers
 from gateway.settings import GatewaySettings
+from gateway.triggers import load_triggers
 from gateway.ttl_cache import TtlSet
 from gateway.ui import router as run_page
 
@@ -44,6 +45,9 @@ def create_app(settings: GatewaySettings | None = None, client: SegmentsClient |
         app.include_router(router)
     app.include_router(run_page.router)
     app.mount("/ui/assets", StaticFiles(directory=run_page.ASSETS), name="run page assets")
+    for router in (redrive.router, schedules.router, triggers.router):
+        app.include_router(router)
+    app.state.triggers = load_triggers(settings.triggers_file)
 
     @app.exception_handler(RPCError)
     async def temporal_unavailable(request: Request, err: RPCError) -> JSONResponse:

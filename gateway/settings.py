@@ -63,6 +63,8 @@ class GatewaySettings:
     slack_response_url_prefixes: tuple[str, ...] = (DEFAULT_SLACK_RESPONSE_PREFIX,)
     """A `response_url` outside these prefixes is never called (no request forgery through it)."""
     slack_max_age_seconds: int = 300
+    triggers_file: Path | None = None
+    """Webhook triggers (gateway/triggers.py): trigger id -> stored segment, tenant, secret name."""
     sse_ping_seconds: float = 15.0
     ui_link_secret: str | None = None
     """Verifies run page links (`segments open`) and signs page sessions; shared with the CLI."""
@@ -81,6 +83,7 @@ class GatewaySettings:
                 raise SettingsError(f"{PREFIX}TOKENS_FILE: cannot read '{tokens_file}': {err}") from None
             tokens.update(parse_pairs(text, PREFIX + "TOKENS_FILE"))
         definitions = env.get(PREFIX + "DEFINITIONS_DIR")
+        triggers = env.get(PREFIX + "TRIGGERS_FILE")
         try:
             max_body = int(env.get(PREFIX + "MAX_BODY_BYTES", DEFAULT_MAX_BODY))
         except ValueError:
@@ -91,6 +94,7 @@ class GatewaySettings:
             cors_origins=_list(env.get(PREFIX + "CORS_ORIGINS")),
             max_body_bytes=max_body,
             definitions_dir=Path(definitions) if definitions else None,
+            triggers_file=Path(triggers) if triggers else None,
             slack_signing_secret=env.get(PREFIX + "SLACK_SIGNING_SECRET") or None,
             slack_users=parse_pairs(env.get(PREFIX + "SLACK_USERS", ""), PREFIX + "SLACK_USERS"),
             slack_tenant=env.get(PREFIX + "SLACK_TENANT") or None,

@@ -9,7 +9,8 @@ ERP (bearer token `erp_token`):
 - `POST /inventory/check` with a list of `{"sku", "qty"}` → `{"available": bool, "lines": [...]}`,
   each line saying whether that SKU has the quantity (an unknown SKU has none);
 - `POST /orders` → 201 with the order and its `order_id` (`PO-5001`...);
-- `GET /orders` → every order received, so a test or a demo can count them.
+- `GET /orders` → every order received, so a test or a demo can count them;
+- `PUT /outage` → `POST /orders` answers 503 until `DELETE /outage` (no token: a demo switch).
 
 A POST whose `Idempotency-Key` was seen before gets the first answer again (200, nothing new
 is recorded): the engine sends the same key on every retry of a step, so a retried step never
@@ -69,6 +70,8 @@ class BusinessApi:
         self.tickets = _Collection("id", "T-", 1001)
         self.orders = _Collection("order_id", "PO-", 5001)
         self.received: list[Received] = []
+        self.outage = False
+        """While on, `POST /orders` answers 503: an ERP that is down (`PUT /outage`, `DELETE /outage`)."""
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._record])
@@ -78,7 +81,13 @@ class BusinessApi:
         app.router.add_get("/inventory/{sku}", self._inventory)
         app.router.add_post("/orders", self._create_order)
         app.router.add_get("/orders", self._list(self.orders, self.erp_token))
+        app.router.add_put("/outage", self._set_outage)
+        app.router.add_delete("/outage", self._set_outage)
         return app
+
+    async def _set_outage(self, request: web.Request) -> web.Response:
+        self.outage = request.method == "PUT"
+        return web.json_response({"outage": self.outage})
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -98,6 +107,8 @@ class BusinessApi:
         return await self._create(request, self.tickets, self.tickets_token, {"status": "open"})
 
     async def _create_order(self, request: web.Request) -> web.Response:
+        if self.outage:
+            return web.json_response({"error": "the ERP is down for maintenance"}, status=503)
         return await self._create(request, self.orders, self.erp_token, {"state": "accepted"})
 
     async def _inventory(self, request: web.Request) -> web.Response:
