@@ -5,8 +5,9 @@ Triggers are configured in a JSON file (`SEGMENTS_GATEWAY_TRIGGERS_FILE`):
     {"new-order": {"segment_id": "order_processing", "version": "1.1.0", "tenant": "acme",
                    "secret": "ORDER_HOOK_SECRET"}}
 
-`secret` names a secret (`SEGMENTS_SECRET_<name>` in the gateway's environment), one per
-trigger. A sender signs each delivery:
+`secret` names the trigger's own secret, `SEGMENTS_GATEWAY_TRIGGER_SECRET_<name>` in the gateway's
+environment: outside the workers' `SEGMENTS_SECRET_*`, so no definition can name it. A sender signs
+each delivery:
 
     X-Segments-Timestamp: <unix seconds>
     X-Segments-Delivery:  <its unique delivery id>
@@ -30,6 +31,7 @@ from pathlib import Path
 DELIVERY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,199}$")
 TRIGGER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 DEFAULT_MAX_AGE_SECONDS = 300
+TRIGGER_SECRET_PREFIX = "SEGMENTS_GATEWAY_TRIGGER_SECRET_"
 
 
 class TriggerConfigError(ValueError):
@@ -43,7 +45,7 @@ class Trigger:
     version: str
     tenant: str
     secret: str
-    """The secret's name (its value is `SEGMENTS_SECRET_<name>`)."""
+    """The secret's name (its value is `SEGMENTS_GATEWAY_TRIGGER_SECRET_<name>`)."""
 
 
 def load_triggers(path: Path | None) -> dict[str, Trigger]:
@@ -105,5 +107,5 @@ def run_id_for(trigger: Trigger, delivery: str) -> str:
     return f"trigger-{trigger.trigger_id}-{hashlib.sha256(delivery.encode()).hexdigest()[:24]}"
 
 
-def secret_value(trigger: Trigger, secrets: Mapping[str, str]) -> str | None:
-    return secrets.get(trigger.secret)
+def secret_value(trigger: Trigger, environ: Mapping[str, str]) -> str | None:
+    return environ.get(TRIGGER_SECRET_PREFIX + trigger.secret) or None

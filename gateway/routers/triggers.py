@@ -6,18 +6,18 @@ configuration (not the request) says which segment runs for which tenant."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.secrets import EnvSecretProvider
 from gateway.definitions import load_definition
 from gateway.deps import Client, Settings
 from gateway.models import ErrorResponse, SegmentRef
 from gateway.operator_models import TriggeredRun
-from gateway.triggers import Trigger, check_delivery, run_id_for
+from gateway.triggers import Trigger, check_delivery, run_id_for, secret_value
 from segments.validation import InvalidSegment
 
 router = APIRouter(prefix="/triggers", tags=["triggers"])
@@ -52,7 +52,7 @@ async def deliver(
     x_segments_signature: Annotated[str | None, Header(max_length=100)] = None,
 ) -> TriggeredRun:
     trigger = _trigger(request, trigger_id)
-    secret = EnvSecretProvider().get(trigger.secret)
+    secret = secret_value(trigger, os.environ)
     if secret is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"trigger '{trigger_id}': its secret is not configured"
