@@ -14,6 +14,7 @@ from typing import Any
 from temporalio.service import RPCError, RPCStatusCode
 
 from client import cli as base
+from client.api import SegmentsClient
 from client.redrive import RedriveRefused, redrive
 from client.schedules import OVERLAP_POLICIES, ScheduleRefused, ScheduleRequest, create_schedule, describe
 from client.schedules import list_schedules as list_segment_schedules
@@ -41,7 +42,7 @@ async def cmd_schedule(args: argparse.Namespace) -> int:
     if not args.schedule_id:
         raise base.CliError(f"schedule {action} needs the schedule id", base.EXIT_USAGE)
     if action == "create":
-        await _create(args, client.task_queue, temporal)
+        await _create(args, client)
         print(f"schedule {args.schedule_id} created")
         return 0
     handle = temporal.get_schedule_handle(args.schedule_id)
@@ -67,13 +68,13 @@ async def cmd_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create(args: argparse.Namespace, task_queue: str, temporal: Any) -> None:
+async def _create(args: argparse.Namespace, client: SegmentsClient) -> None:
     if not args.file:
         raise base.CliError(
             "schedule create needs the definition file: schedule create ID FILE", base.EXIT_USAGE
         )
     definition = base.read_json_file(args.file, "definition")
-    problems = base.validate_definition(definition, base.load_catalog())
+    problems = client.validate(definition)
     if problems:
         raise base._invalid(InvalidSegment(definition.get("segment_id"), problems))
     request = ScheduleRequest(
@@ -88,7 +89,7 @@ async def _create(args: argparse.Namespace, task_queue: str, temporal: Any) -> N
         note=args.note or "",
     )
     try:
-        await create_schedule(temporal, task_queue, request)
+        await create_schedule(client.temporal, client.task_queue, request)
     except ScheduleRefused as err:
         raise base.CliError(str(err), base.EXIT_USAGE) from None
     except RPCError as err:
