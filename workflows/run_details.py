@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-RESPOND_SIGNAL = "respond"
+from workflows.contract import RESPOND
+
+RESPOND_SIGNAL = RESPOND
 MAX_DONE_LISTED = 12
 MAX_TASKS_LISTED = 10
 SEPARATOR = " · "
