@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from client.ui_links import DEFAULT_LINK_SECONDS, LINK_SECRET_VARIABLE, new_ticket, run_page_link
+from segments.dialects.loader import in_our_format
 from segments.mermaid import to_mermaid
 from segments.models import SegmentDefinition
 
@@ -30,7 +31,7 @@ def mermaid_of(definition: Any, source: str) -> str:
     if not isinstance(definition, dict):
         raise GraphError(f"{source}: a definition is a JSON object with steps and edges", 2)
     try:
-        return to_mermaid(SegmentDefinition.from_dict(definition))
+        return to_mermaid(SegmentDefinition.from_dict(in_our_format(definition)))
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -113,12 +113,18 @@ if grep -qE '"type": *"human_task"' "$EXAMPLE"; then
     sleep 0.5
   done
   echo "run $RUN_ID is $phase; its open tasks:"
-  .venv/bin/segments tasks "$RUN_ID"
+  TASKS=$(.venv/bin/segments tasks "$RUN_ID")
+  echo "$TASKS"
+  # who may answer the first open task: its assignee, else the first of its group
+  read -r TASK WHO < <(echo "$TASKS" | .venv/bin/python -c 'import json, sys
+t = (json.load(sys.stdin) or [{}])[0]
+print(t.get("task_id") or "approve", t.get("assignee") or (t.get("assignee_group") or ["finance-anna"])[0])' 2>/dev/null ||
+    echo "approve finance-anna")
   echo
-  echo "It waits for an answer: on the run page below (as finance-anna), or for example:"
-  echo "  .venv/bin/segments approve $RUN_ID approve --as finance-anna --comment ok"
+  echo "It waits for an answer: on the run page below (as $WHO), or for example:"
+  echo "  .venv/bin/segments approve $RUN_ID $TASK --as $WHO --comment ok"
   echo "  .venv/bin/segments result $RUN_ID"
-  links finance-anna
+  links "$WHO"
 else
   echo "running $EXAMPLE"
   RUN_ID=$(.venv/bin/segments start "$EXAMPLE" "${INPUT_ARGS[@]}")

@@ -378,9 +378,9 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
 
 
 class Answer:
-    def __init__(self, approved: bool | None) -> None:
+    def __init__(self, approved: bool | None, responder: str) -> None:
         self.approved = approved
-        self.responder_id = "finance" if approved is not None else None
+        self.responder_id = responder
         self.comment = "ok" if approved else "over budget"
         self.reason = None if approved else "over budget"
         self.input_data = None
@@ -412,7 +412,9 @@ class HumanDesk:
         return Request(f"req-{len(self.requests)}")
 
     async def wait_for_response(self, request_id: str) -> Answer:
-        return Answer(self.approved)
+        """The assignee answers (anyone, `finance`, when the task names nobody)."""
+        request = self.requests[int(request_id.removeprefix("req-")) - 1]
+        return Answer(self.approved, request.get("assignee") or "finance")
 
 
 def _jsonable(value: Any) -> Any:

@@ -28,6 +28,7 @@ from workflows.search_attributes import ALL_KEYS
 
 HISTORIES = Path(__file__).parent / "histories"
 EXAMPLES = Path(__file__).parent.parent / "examples"
+CORPUS = Path(__file__).parent / "llmteam_corpus"
 TASK_QUEUE = "record-histories"
 
 Scenario = Callable[[Client], Awaitable[WorkflowHandle[Any, Any]]]
@@ -189,6 +190,14 @@ async def pinned_by_workflow(client: Client) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def llmteam_imported_by_workflow(client: Client) -> WorkflowHandle[Any, Any]:
+    """A raw llmteam export as `segment`: the workflow translates it itself (patched)."""
+    export = json.loads((CORPUS / "v2.0" / "condition.json").read_text())
+    handle = await _start(client, "llmteam_imported_by_workflow", export, {"amount": 500})
+    await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "pricing_loop": pricing_loop,
     "routed_error": routed_error,
@@ -202,6 +211,7 @@ SCENARIOS: dict[str, Scenario] = {
     "continued_as_new": continued_as_new,
     "pinned_by_client": pinned_by_client,
     "pinned_by_workflow": pinned_by_workflow,
+    "llmteam_imported_by_workflow": llmteam_imported_by_workflow,
 }
 
 

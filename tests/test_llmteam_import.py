@@ -271,7 +271,7 @@ def test_the_order_workflow_places_what_llmteam_placed_after_approval() -> None:
     walk = Walk(load(path), run["input"])
     walk.step("validate")
     assert walk.step("big_order", "validate") is True
-    walk.step("approve", "big_order", decision="approve", responder="finance", comment="ok")
+    walk.step("approve", "big_order", decision="approve", responder="approver", comment="ok")
     walk.step("place", "approve", body={"order_id": "PO-1", "placed": True})
     assert walk.sent["place"] == run["http_calls"][0]["json"]
     assert walk.output() == run["output"]
@@ -362,3 +362,11 @@ def test_loader_records_the_dialect_and_the_original_hash() -> None:
     assert loaded.memo()["segment_dialect"] == "llmteam"
     assert len(loaded.memo()["source_hash"]) == 64
     assert load_definition({"segment_id": "x", "steps": [], "edges": []}).memo() == {}
+
+
+def test_segments_graph_draws_an_llmteam_export_as_translated() -> None:
+    from client.cli_graph import mermaid_of
+
+    drawing = mermaid_of(load(CORPUS / "v5.3" / "order_processing.json"), "order_processing.json")
+    assert 's_big_order -->|"false"| s_place' in drawing
+    assert 's_approve -->|"approved"| s_place' in drawing

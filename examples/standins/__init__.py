@@ -11,6 +11,7 @@ tests start them in-process with `serve_standins(openai_port=0, api_port=0)`.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -49,6 +50,11 @@ class Standins:
             "SEGMENTS_SECRET_ERP_TOKEN": self.api.erp_token,
             "SEGMENTS_SECRET_ERP_TOKEN_HOSTS": f"{HOST}:{self.api_port}",
             "SEGMENTS_HTTP_ALLOW": HOST,
+            # llmteam exports (examples/llmteam_order.json) name endpoints and models by ref
+            "SEGMENTS_CONNECTION_ERP": json.dumps(
+                {"base_url": api_url, "auth": {"type": "bearer", "secret": "ERP_TOKEN"}}
+            ),
+            "SEGMENTS_MODEL_DEFAULT": "openai:gpt-4o-mini",
         }
 
 

@@ -12,6 +12,7 @@ from gateway.deps import Client
 from gateway.models import ErrorResponse
 from gateway.runs_access import describe_run
 from gateway.ui.run_history import pinned_definition
+from segments.dialects.loader import in_our_format
 from segments.mermaid import to_mermaid
 from segments.models import SegmentDefinition
 
@@ -27,7 +28,7 @@ def diagram(data: Any) -> Diagram:
     if not isinstance(data, dict):
         raise HTTPException(422, "the body is a segment definition: a JSON object with steps and edges")
     try:
-        definition = SegmentDefinition.from_dict(data)
+        definition = SegmentDefinition.from_dict(in_our_format(data))
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

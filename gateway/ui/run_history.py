@@ -20,6 +20,7 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
 from client.api import SegmentsClient
 from gateway.history_events import LOCAL_ACTIVITY_MARKER, NOTIFY_PREFIX, step_fields
+from segments.dialects.loader import in_our_format
 
 MAX_EVENTS = 50_000
 SUMMARY_CHARS = 2_000
@@ -218,4 +219,5 @@ async def pinned_definition(client: SegmentsClient, run_id: str) -> dict[str, An
     reader = _Reader(client)
     for event in response.history.events[:1]:
         await reader.feed(event)
-    return reader.out.definition
+    definition = reader.out.definition
+    return in_our_format(definition) if definition is not None else None  # a raw llmteam export too

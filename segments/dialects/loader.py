@@ -56,6 +56,13 @@ def load_definition(data: Any) -> Loaded:
     return loaded
 
 
+def in_our_format(data: Any) -> Any:
+    """`data` in this engine's format: the translation of an export in another dialect (when it
+    translates), else `data` itself. For readers that only draw or inspect a definition."""
+    loaded = load_definition(data)
+    return loaded.definition if loaded.definition is not None else data
+
+
 def validate_any(data: Any, catalog: Catalog) -> list[Problem]:
     """Every problem of a definition in any dialect, at the paths of `data`."""
     loaded = load_definition(data)
