@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from temporalio.client import ScheduleAlreadyRunningError
 from temporalio.service import RPCError, RPCStatusCode
 
 from client import cli as base
@@ -92,10 +93,8 @@ async def _create(args: argparse.Namespace, client: SegmentsClient) -> None:
         await create_schedule(client.temporal, client.task_queue, request)
     except ScheduleRefused as err:
         raise base.CliError(str(err), base.EXIT_USAGE) from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.ALREADY_EXISTS:
-            raise base.CliError(f"schedule '{args.schedule_id}' exists already", base.EXIT_FAILED) from None
-        raise
+    except ScheduleAlreadyRunningError:
+        raise base.CliError(f"schedule '{args.schedule_id}' exists already", base.EXIT_FAILED) from None
 
 
 def add_commands(sub: Any) -> None:

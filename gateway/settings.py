@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from activities.notify.settings import SLACK_DEFAULT_BASE_URL
 from client.settings import ConnectionSettings
 from client.ui_links import LINK_SECRET_VARIABLE
 
@@ -63,6 +64,10 @@ class GatewaySettings:
     slack_response_url_prefixes: tuple[str, ...] = (DEFAULT_SLACK_RESPONSE_PREFIX,)
     """A `response_url` outside these prefixes is never called (no request forgery through it)."""
     slack_max_age_seconds: int = 300
+    slack_bot_token: str | None = None
+    """`SEGMENTS_GATEWAY_SLACK_BOT_TOKEN`: when set, answered messages are replaced with `chat.update`."""
+    slack_api_url: str = SLACK_DEFAULT_BASE_URL
+    """`SEGMENTS_GATEWAY_SLACK_API_URL`: the Web API root (tests point it at a stand-in)."""
     triggers_file: Path | None = None
     """Webhook triggers (gateway/triggers.py): trigger id -> stored segment, tenant, secret name."""
     sse_ping_seconds: float = 15.0
@@ -96,6 +101,8 @@ class GatewaySettings:
             definitions_dir=Path(definitions) if definitions else None,
             triggers_file=Path(triggers) if triggers else None,
             slack_signing_secret=env.get(PREFIX + "SLACK_SIGNING_SECRET") or None,
+            slack_bot_token=env.get(PREFIX + "SLACK_BOT_TOKEN") or None,
+            slack_api_url=(env.get(PREFIX + "SLACK_API_URL") or SLACK_DEFAULT_BASE_URL).rstrip("/") + "/",
             slack_users=parse_pairs(env.get(PREFIX + "SLACK_USERS", ""), PREFIX + "SLACK_USERS"),
             slack_tenant=env.get(PREFIX + "SLACK_TENANT") or None,
             slack_response_url_prefixes=_list(env.get(PREFIX + "SLACK_RESPONSE_URL_PREFIXES"))

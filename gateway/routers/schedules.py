@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import JSONResponse
-from temporalio.client import ScheduleHandle
+from temporalio.client import ScheduleAlreadyRunningError, ScheduleHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.schedules import ScheduleRefused, ScheduleRequest, create_schedule, describe, list_schedules
@@ -87,9 +87,9 @@ async def create(body: CreateScheduleRequest, client: Client, settings: Settings
         await create_schedule(client.temporal, client.task_queue, request)
     except ScheduleRefused as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(err)) from None
+    except ScheduleAlreadyRunningError:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"schedule '{body.schedule_id}' exists") from None
     except RPCError as err:
-        if err.status == RPCStatusCode.ALREADY_EXISTS:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"schedule '{body.schedule_id}' exists") from None
         if err.status == RPCStatusCode.INVALID_ARGUMENT:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"Temporal: {err.message}") from None
         raise

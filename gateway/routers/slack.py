@@ -1,8 +1,9 @@
 """Slack interactivity: the Approve/Reject (or option) buttons of a task's Slack message.
 
 Slack wants an answer within 3 s, so the request is verified and acknowledged at once and the
-`respond` update runs in the background; the outcome replaces the message (or, on a refusal,
-goes to the clicker alone) through the interaction's `response_url`.
+`respond` update runs in the background; the outcome replaces the message (with `chat.update`
+when the gateway has a bot token, else through the interaction's `response_url`); a refusal goes
+to the clicker alone through the `response_url`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gateway.respond import RespondResult, respond
 from gateway.runs_access import describe_run
 from gateway.settings import GatewaySettings
 from gateway.slack_signature import verify
+from gateway.slack_update import message_of, update_message
 from gateway.ttl_cache import TtlSet
 from workflows.contract import TaskAnswer, parse_answer
 
@@ -92,7 +94,15 @@ async def interactions(
     seen: TtlSet = request.app.state.slack_seen
     if answer is not None and seen.add_new(str(x_slack_signature)):
         run_id, respond_payload = answer
-        background.add_task(_process, client, settings, run_id, respond_payload, payload.get("response_url"))
+        background.add_task(
+            _process,
+            client,
+            settings,
+            run_id,
+            respond_payload,
+            payload.get("response_url"),
+            message_of(payload),
+        )
     return Response(status_code=status.HTTP_200_OK)
 
 
@@ -102,6 +112,7 @@ async def _process(
     run_id: str,
     payload: dict[str, Any],
     response_url: Any,
+    message: tuple[str, str] | None = None,
 ) -> None:
     try:
         await describe_run(client, run_id, settings.slack_tenant)
@@ -115,9 +126,9 @@ async def _process(
         else RespondResult("invalid", reason=parsed.reason)
     )
     if result.outcome == "accepted":
-        await _reply(
-            settings, response_url, {"replace_original": True, "text": _outcome_text(run_id, payload)}
-        )
+        text = _outcome_text(run_id, payload)
+        if message is None or not await update_message(settings, *message, text):
+            await _reply(settings, response_url, {"replace_original": True, "text": text})
     elif not _same_answer(result, payload):
         text = f"Run `{run_id}`: your answer was not taken: {result.reason}"
         await _reply(
