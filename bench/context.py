@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
 from bench.workers import hand_worker
+from client.api import SegmentsClient
+from segments.builtin_types import default_catalog
+from segments.catalog import Catalog
 from worker import running_worker
 
 
@@ -24,6 +27,7 @@ class BenchContext:
     idle_queue: str
     """A queue no worker polls: starts measured there run nothing."""
     quick: bool
+    catalog: Catalog = field(default_factory=default_catalog)
 
     def new_id(self, prefix: str) -> str:
         return f"bench-{prefix}-{uuid.uuid4().hex[:10]}"
@@ -31,13 +35,11 @@ class BenchContext:
     async def start_segment(
         self, segment: dict[str, Any], run_input: Any, prefix: str, queue: str | None = None
     ) -> WorkflowHandle[Any, Any]:
-        """Starts a SegmentWorkflow as any Temporal client would: the contract's JSON request."""
-        return await self.client.start_workflow(
-            "SegmentWorkflow",
-            {"segment": segment, "input": run_input},
-            id=self.new_id(prefix),
-            task_queue=queue or self.engine_queue,
-        )
+        """Starts a SegmentWorkflow as `SegmentsClient.start` does (the way the README starts runs):
+        the contract's JSON request with the search attributes and the definition's memo set at
+        start, so the run upserts neither. Validation is measured on its own (`start`)."""
+        segments = SegmentsClient(self.client, queue or self.engine_queue, catalog=self.catalog)
+        return await segments.start(segment, run_input, run_id=self.new_id(prefix), validate=False)
 
 
 @contextlib.asynccontextmanager

@@ -158,5 +158,70 @@ class HandApproval:
         return self._answer is None
 
 
-WORKFLOWS: list[type] = [HandLinear, HandLinearLocal, HandChild, HandChildLocal, HandFanOut, HandApproval]
+@dataclass
+class MapInput:
+    items: list[int]
+    batch_size: int = 1
+    """1: one child workflow per item (`HandChildLocal`); more: `HandBatch` children."""
+    in_flight: int = 500
+    """Children running at once: Temporal refuses more than 2,000 pending children per run."""
+
+
+@workflow.defn
+class HandBatch:
+    """A batch of a hand-written batched map: one local activity per item, all at once."""
+
+    @workflow.run
+    async def run(self, items: list[int]) -> list[dict[str, int]]:
+        return list(
+            await asyncio.gather(
+                *(
+                    workflow.execute_local_activity(
+                        add, AddInput(item, 1), start_to_close_timeout=LOCAL_ACTIVITY_TIMEOUT
+                    )
+                    for item in items
+                )
+            )
+        )
+
+
+@workflow.defn
+class HandMap:
+    """A map as a Temporal user writes it: children over the items, at most `in_flight` at once,
+    either one per item or one per batch of `batch_size` items (the Step Functions ItemBatcher
+    way); results in item order."""
+
+    @workflow.run
+    async def run(self, request: MapInput) -> list[dict[str, int]]:
+        gate = asyncio.Semaphore(request.in_flight)
+        info = workflow.info()
+
+        async def child(workflow_run: Any, arg: Any, suffix: str) -> Any:
+            async with gate:
+                return await workflow.execute_child_workflow(
+                    workflow_run, arg, id=f"{info.workflow_id}/{suffix}"
+                )
+
+        size = request.batch_size
+        if size == 1:
+            return list(
+                await asyncio.gather(
+                    *(child(HandChildLocal.run, item, str(i)) for i, item in enumerate(request.items))
+                )
+            )
+        batches = [request.items[i : i + size] for i in range(0, len(request.items), size)]
+        results = await asyncio.gather(*(child(HandBatch.run, b, f"b{i}") for i, b in enumerate(batches)))
+        return [entry for batch in results for entry in batch]
+
+
+WORKFLOWS: list[type] = [
+    HandLinear,
+    HandLinearLocal,
+    HandChild,
+    HandChildLocal,
+    HandFanOut,
+    HandApproval,
+    HandBatch,
+    HandMap,
+]
 ACTIVITIES: list[Callable[..., Any]] = [add, record_decision]

@@ -37,10 +37,19 @@ async def test_quick_bench_prints_one_json_line_per_scenario(client: Client) -> 
         assert record["engine"].keys() >= FIGURES.get(record["scenario"], set())
     linear = next(r for r in records if r["scenario"] == "linear")
     assert "handwritten_local" in linear
-    assert set(linear["targets"]) == {"steps/s", "history events/step"}
+    assert set(linear["targets"]) == {
+        "steps/s",
+        "steps/s vs local activities",
+        "history events/step",
+        "events/step vs local activities",
+    }
     fanout = next(r for r in records if r["scenario"] == "fanout")
     assert set(fanout["ratio"]) == {"edges", "map", "edges_vs_local", "map_vs_local"}
     assert "handwritten_local" in fanout
+    big_map = next(r for r in records if r["scenario"] == "map")
+    assert set(big_map["ratio"]["150"]) == {"vs_per_item", "vs_batched"}
+    workers = next(r for r in records if r["scenario"] == "workers")
+    assert set(workers["engine"]["steps_per_s"]) == {"1", "2", "3"}  # worker processes on one queue
     table = markdown_table(results).splitlines()
     assert table[0].startswith("| scenario | metric |")
     assert len(table) == 2 + sum(len(r.rows) for r in results)

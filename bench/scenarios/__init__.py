@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from bench.context import BenchContext
 from bench.report import ScenarioResult
-from bench.scenarios import approval, fanout, linear, memory, start
+from bench.scenarios import approval, fanout, linear, map, memory, start, workers
 
 Scenario = Callable[[BenchContext], Awaitable[ScenarioResult]]
 
@@ -16,4 +16,6 @@ SCENARIOS: dict[str, Scenario] = {
     "approval": approval.run,
     "start": start.run,
     "memory": memory.run,
+    "map": map.run,
+    "workers": workers.run,
 }

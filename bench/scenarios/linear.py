@@ -12,6 +12,8 @@ from bench.measure import Batch, Starter, history_events, ms, percentile, rotate
 from bench.report import Row, ScenarioResult, ratio
 
 STEPS = 10
+LOCAL_THROUGHPUT = 0.9
+LOCAL_EVENTS_MARGIN = 0.25
 EVENT_SAMPLE = 10
 
 
@@ -88,6 +90,8 @@ async def run(ctx: BenchContext) -> ScenarioResult:
             eng["steps_per_s"],
             local["steps_per_s"],
             ratios["throughput_vs_local"],
+            f"≥ {LOCAL_THROUGHPUT}",
+            (ratios["throughput_vs_local"] or 0) >= LOCAL_THROUGHPUT,
         ),
         Row("p50 run latency ms", eng["p50_ms"], hand["p50_ms"], ratios["p50"]),
         Row("p95 run latency ms", eng["p95_ms"], hand["p95_ms"], ratio(eng["p95_ms"], hand["p95_ms"])),
@@ -105,6 +109,8 @@ async def run(ctx: BenchContext) -> ScenarioResult:
             eng["events_per_step"],
             local["events_per_step"],
             ratios["events_per_step_vs_local"],
+            f"≤ hand-written + {LOCAL_EVENTS_MARGIN}",
+            eng["events_per_step"] <= local["events_per_step"] + LOCAL_EVENTS_MARGIN,
         ),
     ]
     data = {

@@ -15,6 +15,8 @@ from bench.report import Row, ScenarioResult, ratio
 from bench.waiting import start_many, wait_until_waiting
 
 REPO = Path(__file__).resolve().parents[2]
+IDLE_TARGET = 1.5
+"""Idle engine worker RSS over the hand-written one's: the engine imports provider SDKs lazily."""
 
 
 class WorkerProcess:
@@ -108,6 +110,8 @@ async def run(ctx: BenchContext) -> ScenarioResult:
             eng["baseline_mb"],
             hand["baseline_mb"],
             ratio(eng["baseline_mb"], hand["baseline_mb"]),
+            f"≤ {IDLE_TARGET}",
+            (ratio(eng["baseline_mb"], hand["baseline_mb"]) or 99) <= IDLE_TARGET,
         ),
     ]
     data = {"open_runs": count, "engine": eng, "handwritten": hand, "ratio": ratios}
