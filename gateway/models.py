@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from client.api import RunSummary
 from workflows.contract import AnswerFields
@@ -96,9 +96,21 @@ class TaskList(BaseModel):
 
 class TaskAnswerBody(AnswerFields):
     """The `respond` update's payload (`workflows.contract.TaskAnswer`), less `task_id`: it is in
-    the path. Checked as the run checks it, in lax mode (JSON bodies)."""
+    the path. Checked as the run checks it, in lax mode (JSON bodies).
+
+    `responder` is who the token names for a user's token (leave it out, or give that same
+    name); a service's token names the user it answers for (`gateway.identity`)."""
 
     model_config = ConfigDict(strict=False, frozen=True, extra="ignore")
+
+    responder: str | None = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
+
+    @field_validator("responder")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:  # type: ignore[override]
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
 
 
 class TaskAnswered(BaseModel):

@@ -19,6 +19,7 @@ from pathlib import Path
 from activities.notify.settings import SLACK_DEFAULT_BASE_URL
 from client.settings import ConnectionSettings
 from client.ui_links import LINK_SECRET_VARIABLE
+from gateway.identity import parse_identity
 
 PREFIX = "SEGMENTS_GATEWAY_"
 DEFAULT_MAX_BODY = 1_000_000
@@ -50,7 +51,9 @@ def _list(text: str | None) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class GatewaySettings:
     tokens: Mapping[str, str] = field(default_factory=dict)
-    """Bearer token -> tenant id."""
+    """Bearer token -> identity: `tenant`, `tenant/user` or `tenant/service:name` (`gateway.identity`)."""
+    act_for: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Service identity -> the users it may answer tasks for (`*`: any); `SEGMENTS_GATEWAY_ACT_FOR`."""
     connection: ConnectionSettings = field(default_factory=ConnectionSettings)
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY
@@ -58,7 +61,8 @@ class GatewaySettings:
     """Stored definitions for `segment_ref`: `<dir>/<segment_id>/<version>.json`."""
     slack_signing_secret: str | None = None
     slack_users: Mapping[str, str] = field(default_factory=dict)
-    """Slack user id -> responder name; unmapped users answer as their Slack username."""
+    """Slack user id -> responder name. When set, unmapped Slack users cannot answer; when empty,
+    the responder is the Slack user id (never the changeable username or display name)."""
     slack_tenant: str | None = None
     """When set, Slack buttons answer only runs of this tenant."""
     slack_response_url_prefixes: tuple[str, ...] = (DEFAULT_SLACK_RESPONSE_PREFIX,)
@@ -87,6 +91,15 @@ class GatewaySettings:
             except OSError as err:
                 raise SettingsError(f"{PREFIX}TOKENS_FILE: cannot read '{tokens_file}': {err}") from None
             tokens.update(parse_pairs(text, PREFIX + "TOKENS_FILE"))
+        for value in tokens.values():
+            try:
+                parse_identity(value, PREFIX + "TOKENS")
+            except ValueError as err:
+                raise SettingsError(str(err)) from None
+        act_for = {
+            who: frozenset(u.strip() for u in users.split("|") if u.strip())
+            for who, users in parse_pairs(env.get(PREFIX + "ACT_FOR", ""), PREFIX + "ACT_FOR").items()
+        }
         definitions = env.get(PREFIX + "DEFINITIONS_DIR")
         triggers = env.get(PREFIX + "TRIGGERS_FILE")
         try:
@@ -95,6 +108,7 @@ class GatewaySettings:
             raise SettingsError(f"{PREFIX}MAX_BODY_BYTES must be a number of bytes") from None
         return cls(
             tokens=tokens,
+            act_for=act_for,
             connection=ConnectionSettings.from_env(env),
             cors_origins=_list(env.get(PREFIX + "CORS_ORIGINS")),
             max_body_bytes=max_body,

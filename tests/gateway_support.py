@@ -26,7 +26,13 @@ from client.api import SegmentsClient
 from gateway import GatewaySettings, create_app
 from gateway.slack_signature import sign
 
-TOKENS = {"tok-acme": "acme", "tok-globex": "globex"}
+TOKENS = {
+    "tok-acme": "acme",  # an unnamed service of acme, allowed to answer for anyone (ACT_FOR)
+    "tok-globex": "globex",
+    "tok-anna": "acme/finance-anna",  # a user: answers only as finance-anna
+    "tok-canvas": "acme/service:canvas",  # a service allowed to answer only for alice
+}
+ACT_FOR = {"acme": frozenset({"*"}), "acme/service:canvas": frozenset({"alice"})}
 ACME = {"Authorization": "Bearer tok-acme"}
 GLOBEX = {"Authorization": "Bearer tok-globex"}
 SLACK_SECRET = "slack-signing-secret-for-tests"
@@ -125,6 +131,7 @@ async def gateway_fixture(
     async with serving(slack.app) as slack_url:
         settings = GatewaySettings(
             tokens=TOKENS,
+            act_for=ACT_FOR,
             definitions_dir=Path(definitions),
             slack_signing_secret=SLACK_SECRET,
             slack_users=SLACK_USERS,

@@ -19,6 +19,7 @@ from examples.standins import Standins, serve_standins
 from gateway import GatewaySettings, create_app
 from tests.gateway_support import (
     ACME,
+    ACT_FOR,
     TOKENS,
     SlackReceiver,
     button_click,
@@ -50,6 +51,7 @@ async def order_gateway(
         ):
             settings = GatewaySettings(
                 tokens=TOKENS,
+                act_for=ACT_FOR,
                 slack_signing_secret=SECRET,
                 slack_users={"UBEN": "finance-ben"},
                 slack_response_url_prefixes=(f"{slack_url}/actions/",),

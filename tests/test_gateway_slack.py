@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from gateway import GatewaySettings
+from gateway.routers.slack import slack_responder
 from tests.gateway_support import (
     ACME,
     APPROVAL_SEGMENT,
@@ -101,11 +103,11 @@ async def test_forged_stale_or_unsigned_clicks_are_refused(gateway: Gateway) -> 
 async def test_refused_click_is_told_to_the_clicker_only(gateway: Gateway) -> None:
     run_id = await _waiting_run(gateway)
     click = button_click(run_id, "approve", "approve", f"{gateway.slack_url}/actions/3", user="U999")
-    body, headers = slack_request(click)  # U999 is unmapped: answers as its username, not assigned
+    body, headers = slack_request(click)  # U999 is unmapped: it may not answer at all
     async with gateway.http() as http:
         assert (await http.post("/slack/interactions", content=body, headers=headers)).status_code == 200
     messages = await eventually(lambda: _messages_for(gateway, run_id))
-    assert messages[0]["response_type"] == "ephemeral" and "slack-u999" in messages[0]["text"]
+    assert messages[0]["response_type"] == "ephemeral" and "not mapped" in messages[0]["text"]
     assert await _open(gateway, run_id) == ["approve"]
     async with gateway.http(ACME) as api:
         await api.post(f"/runs/{run_id}/cancel")
@@ -132,3 +134,29 @@ async def test_odd_signature_headers_are_refused_not_a_server_error(
     async with gateway.http() as http:
         answer = await http.post("/slack/interactions", content=body, headers=headers)
     assert answer.status_code == 401
+
+
+async def test_a_slack_name_never_stands_in_for_the_mapped_user(gateway: Gateway) -> None:
+    """Review M3: Slack user U999 picks the username (and display name) "alice"; alice is U123.
+    The click is refused and the task stays open."""
+    run_id = await _waiting_run(gateway)
+    click = button_click(run_id, "approve", "approve", f"{gateway.slack_url}/actions/4", user="U999")
+    click["user"] = {"id": "U999", "username": "alice", "name": "alice"}
+    body, headers = slack_request(click)
+    async with gateway.http() as http:
+        assert (await http.post("/slack/interactions", content=body, headers=headers)).status_code == 200
+    messages = await eventually(lambda: _messages_for(gateway, run_id))
+    assert messages[0]["response_type"] == "ephemeral" and "not mapped" in messages[0]["text"]
+    assert await _open(gateway, run_id) == ["approve"]
+    async with gateway.http(ACME) as api:
+        await api.post(f"/runs/{run_id}/cancel")
+
+
+def test_without_a_mapping_the_responder_is_the_immutable_slack_id() -> None:
+    unmapped = GatewaySettings()
+    mapped = GatewaySettings(slack_users={"U123": "alice"})
+    impostor = {"id": "U999", "username": "alice", "name": "alice"}
+    assert slack_responder(impostor, unmapped) == "U999"
+    assert slack_responder(impostor, mapped) is None
+    assert slack_responder({"id": "U123", "username": "someone"}, mapped) == "alice"
+    assert slack_responder({"username": "alice"}, unmapped) is None

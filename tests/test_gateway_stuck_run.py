@@ -32,7 +32,7 @@ async def _failed_attempts(segments: SegmentsClient, run_id: str) -> int:
 async def test_answering_a_run_whose_workflow_task_fails_is_503_stuck_not_409_closed(client: Client) -> None:
     queue = f"stuck-{uuid.uuid4().hex[:8]}"
     segments = SegmentsClient(client, queue)
-    app = create_app(GatewaySettings(tokens={"tok-acme": "acme"}), segments)
+    app = create_app(GatewaySettings(tokens={"tok-acme": "acme/alice"}), segments)
     async with Worker(
         client,
         task_queue=queue,

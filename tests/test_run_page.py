@@ -23,7 +23,7 @@ from examples.standins import Standins, serve_standins
 from gateway import GatewaySettings, create_app
 from tests.browser import chromium
 from tests.cli_helpers import run_command, server_address, start_worker_process
-from tests.gateway_support import ACME, GLOBEX, TOKENS, eventually, serving
+from tests.gateway_support import ACME, ACT_FOR, GLOBEX, TOKENS, eventually, serving
 from tests.temporal_binaries import find_binary
 from worker import build_components, running_worker
 
@@ -68,7 +68,7 @@ async def page_server(client: Client) -> AsyncIterator[PageServer]:
         for key, value in standins.env().items():
             mp.setenv(key, value)
         queue = f"run-page-{uuid.uuid4().hex[:6]}"
-        settings = GatewaySettings(tokens=TOKENS, ui_link_secret=SECRET, sse_ping_seconds=5)
+        settings = GatewaySettings(tokens=TOKENS, act_for=ACT_FOR, ui_link_secret=SECRET, sse_ping_seconds=5)
         try:
             async with (
                 running_worker(client, queue, build_components(plugins=[])),

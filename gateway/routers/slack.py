@@ -43,6 +43,18 @@ def _payload(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def slack_responder(user: dict[str, Any], settings: GatewaySettings) -> str | None:
+    """Who a click answers as: the mapped name of the clicker's Slack user id, or, with no
+    mapping configured, the id itself. Never the username or display name: a Slack user can
+    pick one that is someone else's name (review M3). None: this user may not answer."""
+    user_id = user.get("id")
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    if settings.slack_users:
+        return settings.slack_users.get(user_id)
+    return user_id
+
+
 def _answer(payload: dict[str, Any], settings: GatewaySettings) -> tuple[str, dict[str, Any]] | None:
     """(run_id, respond payload) of the first button of a block_actions payload."""
     if payload.get("type") != "block_actions":
@@ -54,10 +66,10 @@ def _answer(payload: dict[str, Any], settings: GatewaySettings) -> tuple[str, di
         return None
     user = payload.get("user")
     user = user if isinstance(user, dict) else {}
-    responder = settings.slack_users.get(str(user.get("id"))) or user.get("username") or user.get("name")
-    if not isinstance(value, dict) or not value.get("run_id") or not value.get("task_id") or not responder:
+    responder = slack_responder(user, settings)
+    if not isinstance(value, dict) or not value.get("run_id") or not value.get("task_id"):
         return None
-    answer = {"task_id": str(value["task_id"]), "responder": str(responder)}
+    answer = {"task_id": str(value["task_id"]), "responder": responder or ""}
     for key in ("decision", "option"):
         if value.get(key):
             answer[key] = str(value[key])
@@ -118,6 +130,15 @@ async def _process(
         await describe_run(client, run_id, settings.slack_tenant)
     except HTTPException:
         await _reply(settings, response_url, {"response_type": "ephemeral", "text": f"No run '{run_id}'."})
+        return
+    if not payload.get("responder"):
+        text = (
+            f"Run `{run_id}`: your Slack user is not mapped to anyone who may answer tasks here "
+            "(SEGMENTS_GATEWAY_SLACK_USERS)."
+        )
+        await _reply(
+            settings, response_url, {"response_type": "ephemeral", "replace_original": False, "text": text}
+        )
         return
     parsed = parse_answer(payload)
     result = (

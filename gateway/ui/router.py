@@ -34,7 +34,7 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-_ANSWER_STATUS = {"conflict": status.HTTP_409_CONFLICT, "invalid": 422, "unavailable": 504}
+_ANSWER_STATUS = {"conflict": status.HTTP_409_CONFLICT, "invalid": 422, "unavailable": 504, "stuck": 503}
 
 
 class PageAnswer(TaskAnswerBody):

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request, Response, status
 
 from client.ui_links import BadTicket, Ticket, new_ticket, verify_ticket
-from gateway.auth import tenant_for
+from gateway.auth import identity_for
 from gateway.runs_access import not_found
 from gateway.settings import GatewaySettings
 
@@ -61,10 +61,10 @@ def viewer(request: Request, run_id: str, *, allow_link: bool) -> Viewer:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token:
-        tenant = tenant_for(settings, token.strip())
-        if tenant is None:
+        who = identity_for(settings, token.strip())
+        if who is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required")
-        return _fresh(request, settings, run_id, tenant, None)
+        return _fresh(request, settings, run_id, who.tenant, who.user)  # a user token answers as its user
     cookie = request.cookies.get(COOKIE)
     if cookie:
         ticket = _from_ticket(request, run_id, cookie)
