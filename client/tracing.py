@@ -8,6 +8,10 @@ interpreter as completed spans named `Step:<step_id>`, created only when not rep
 
 `otlp` exports with the OTLP exporter (`pip install opentelemetry-exporter-otlp`; endpoint from
 the standard `OTEL_EXPORTER_OTLP_ENDPOINT`); `console` prints spans, for a quick look.
+
+When the codec encrypts (`SEGMENTS_CODEC_KEYS`), exported spans carry only the type of an error,
+never its message or stack trace (`client.trace_redaction`): the message is ciphertext in
+history and must not leave in the clear through the collector.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from temporalio.worker import (
 )
 
 from activities.contracts import StepActivityInput
+from client.codec import codec_from_env
+from client.trace_redaction import ErrorTextRedactor
 
 TRACING_ENV = "SEGMENTS_TRACING"
 
@@ -69,7 +75,7 @@ def client_interceptors(environ: Mapping[str, str] | None = None) -> list[Any]:
     if mode not in ("otlp", "console", "sdk"):
         raise ValueError(f"{TRACING_ENV}={mode!r}: use 'otlp', 'console', or leave it unset")
     if mode != "sdk":  # 'sdk': the process set up its own TracerProvider (tests, embedding apps)
-        install_tracer_provider(_exporter(mode))
+        install_tracer_provider(exporter_for(mode, environ))
     return [TracingInterceptor()]
 
 
@@ -82,6 +88,13 @@ def install_tracer_provider(exporter: SpanExporter) -> TracerProvider:
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return provider
+
+
+def exporter_for(mode: str, environ: Mapping[str, str] | None = None) -> SpanExporter:
+    """The exporter of `mode`, wrapped in `ErrorTextRedactor` when the codec encrypts."""
+    exporter = _exporter(mode)
+    codec = codec_from_env(environ)
+    return ErrorTextRedactor(exporter) if codec is not None and codec.encrypts else exporter
 
 
 def _exporter(mode: str) -> SpanExporter:
