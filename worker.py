@@ -20,6 +20,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.connections import Endpoints
+from activities.definitions import DefinitionStore
 from activities.egress import EgressGuard
 from activities.functions import StepRegistry, load_plugins
 from activities.heartbeat import HeartbeatInterceptor
@@ -58,6 +60,8 @@ PASSTHROUGH_MODULES = (
     "workflows.parallel",
     "workflows.branch_input",
     "workflows.join_policy",
+    "workflows.switch",
+    "workflows.subworkflow",
 )
 """Pure, deterministic modules imported once instead of once per workflow run in the sandbox."""
 
@@ -84,8 +88,10 @@ def build_components(plugins: list[str] | None = None) -> WorkerComponents:
     components = WorkerComponents()
     components.activities += [transform, EnvCapture().capture_env]
     http_settings = HttpSettings.from_env()
-    http = HttpActions(EnvSecretProvider(), http_settings)
-    llm = LlmActivities()
+    endpoints = Endpoints.from_env()
+    components.catalog.set_endpoint_names(endpoints.connection_names(), endpoints.model_names())
+    http = HttpActions(EnvSecretProvider(), http_settings, endpoints=endpoints)
+    llm = LlmActivities(endpoints=endpoints)
     components.activities += [http.http_action, llm.llm_agent]
     components.closers += [http.aclose, llm.aclose]
     # human_task notifications: one outbound path with the same egress guard as http_action
@@ -94,6 +100,7 @@ def build_components(plugins: list[str] | None = None) -> WorkerComponents:
     )
     components.activities.append(notify.notify)
     components.closers.append(notify.aclose)
+    components.activities.append(DefinitionStore.from_env().load_segment_definition)
     load_plugins(components.registry, plugins)
     return components
 

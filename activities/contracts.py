@@ -27,6 +27,7 @@ TRANSFORM_ACTIVITY = "transform"
 CAPTURE_ENV_ACTIVITY = "capture_env"
 HTTP_ACTION_ACTIVITY = "http_action"
 LLM_AGENT_ACTIVITY = "llm_agent"
+LOAD_DEFINITION_ACTIVITY = "load_segment_definition"
 
 # ApplicationError types raised by step activities.
 ERROR_EXPRESSION = "ExpressionError"
@@ -88,3 +89,12 @@ class StepActivityInput:
 
         Used for `Idempotency-Key` headers and de-duplication."""
         return f"{self.run.run_id}/{self.task_path}{self.step_id}#{self.visit}"
+
+
+@dataclass
+class LoadDefinitionInput:
+    """A `subworkflow` step asks for a stored definition (activities/definitions.py)."""
+
+    segment_id: str
+    version: str
+    step_id: str

@@ -29,6 +29,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.bounded_body import ResponseTooLarge, UndecodableBody, read_bounded
+from activities.connections import Endpoints
 from activities.contracts import (
     ERROR_CONFIG,
     ERROR_HTTP_STATUS,
@@ -39,13 +40,14 @@ from activities.contracts import (
 from activities.egress import EgressDenied, EgressGuard, Resolver, denied_error
 from activities.http_errors import redact, status_error, transport_error
 from activities.http_settings import ENV_PREFIX, HttpSettings
+from activities.http_target import Target, connection_target
 from activities.outbound import outbound_client
 from activities.rate_limit import BREAKER_TIMEOUT_FLOOR, HostLimiter
-from activities.secret_binding import SecretBinding, require_bound
+from activities.secret_binding import HostPattern, SecretBinding, require_bound
 from activities.secrets import EnvSecretProvider, SecretProvider, require_secret
 from activities.validation import check_schema, parse_config, require_match
 from segments.durations import parse_duration
-from segments.step_configs.http_action import BasicAuth, BearerAuth, HttpActionConfig, NoAuth
+from segments.step_configs.http_action import BasicAuth, BearerAuth, HttpActionConfig, HttpAuth, NoAuth
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 SENSITIVE_RESPONSE_HEADERS = frozenset(
@@ -62,11 +64,13 @@ class _Credentials:
     """Every string that would reveal a credential: redacted from outputs and errors."""
     binding: SecretBinding | None = None
     """Where the secret behind `headers` may go: checked before every hop that carries it."""
+    grant: tuple[HostPattern, ...] = ()
+    """Hosts the secret may go to besides its binding: a connection's base URL host."""
 
     def check(self, hop: _Hop, *, tenant: str | None, step_id: str) -> None:
         carried = {name.lower() for name in self.headers} & {name.lower() for name in hop.headers}
         if self.binding is not None and carried:
-            require_bound(self.binding, hop.url, tenant=tenant, step_id=step_id)
+            require_bound(self.binding, hop.url, tenant=tenant, step_id=step_id, grant=self.grant)
 
 
 @dataclass
@@ -89,8 +93,10 @@ class HttpActions:
         settings: HttpSettings | None = None,
         *,
         resolver: Resolver | None = None,
+        endpoints: Endpoints | None = None,
     ) -> None:
         self._secrets = secrets if secrets is not None else EnvSecretProvider()
+        self._endpoints = endpoints if endpoints is not None else Endpoints.from_env()
         self._settings = settings if settings is not None else HttpSettings.from_env()
         self._guard = EgressGuard(self._settings.allow, resolver)
         self._limiter = HostLimiter(self._settings)
@@ -127,7 +133,11 @@ class HttpActions:
                 field="request_schema",
                 what="the request body",
             )
-        credentials = self._credentials(config, step_id)
+        target = self._target(config, input)
+        credentials = self._credentials(target.auth, step_id)
+        credentials.headers.update(target.headers)
+        credentials.grant = target.grant
+        credentials.secrets += [v for v in target.headers.values() if v]
         timeout = (
             parse_duration(config.timeout) if config.timeout else self._settings.default_timeout
         ).total_seconds()
@@ -135,11 +145,15 @@ class HttpActions:
             config.max_response_bytes or self._settings.max_response_bytes, self._settings.max_response_bytes
         )
         try:
-            url = httpx.URL(config.url).copy_merge_params(config.query)
+            url = httpx.URL(target.url).copy_merge_params(config.query)
         except (httpx.InvalidURL, TypeError) as exc:
             raise _config_error(step_id, f"config.url is not a valid URL: {exc}") from None
         if not url.host:
             raise _config_error(step_id, "config.url has no host")
+        if target.connection is not None:
+            activity.logger.info(
+                "step '%s': connection '%s': %s %s", step_id, target.connection, config.method, _shown(url)
+            )
         hop = _Hop(config.method, url, _request_headers(config, input, credentials), _content(config))
         hosts: list[str] = []
         tenant = input.run.tenant_id
@@ -281,8 +295,15 @@ class HttpActions:
         self._limiter.record_success(host, tenant)
         return response, raw
 
-    def _credentials(self, config: HttpActionConfig, step_id: str) -> _Credentials:
-        auth = config.auth
+    def _target(self, config: HttpActionConfig, input: StepActivityInput) -> Target:
+        """Where the request goes and with which auth: the step's own `url` and `auth`, or its
+        connection's base URL joined with `path` (never leaving it), auth and headers."""
+        if config.connection is None:
+            assert config.url is not None  # the config model requires url or connection
+            return Target(config.url, config.auth)
+        return connection_target(self._endpoints, config.connection, config.path or "", input)
+
+    def _credentials(self, auth: HttpAuth, step_id: str) -> _Credentials:
         if isinstance(auth, NoAuth):
             return _Credentials()
         value = require_secret(self._secrets, auth.secret, step_id=step_id, field="auth.secret")

@@ -19,6 +19,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
+from activities.connections import Endpoints
 from activities.functions import StepRegistry, load_plugins
 from client.launch import launch_for
 from client.settings import ConnectionSettings
@@ -48,9 +49,12 @@ DEFAULT_UI_URL = "http://localhost:8233"
 
 
 def load_catalog(plugins: list[str] | None = None) -> Catalog:
-    """The built-in step types plus those of the plugin modules (as the worker loads them)."""
+    """The built-in step types plus those of the plugin modules (as the worker loads them), and the
+    names of the connections and model refs configured in this environment (as the worker reads them)."""
     catalog = default_catalog()
     load_plugins(StepRegistry(catalog), plugins)
+    endpoints = Endpoints.from_env()
+    catalog.set_endpoint_names(endpoints.connection_names(), endpoints.model_names())
     return catalog
 
 

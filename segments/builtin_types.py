@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from segments.catalog import Catalog, StepType
 from segments.step_configs.core import ConditionConfig, TransformConfig
 from segments.step_configs.http_action import HttpActionConfig
 from segments.step_configs.human_task import HumanTaskConfig, task_ports
 from segments.step_configs.llm_agent import LlmAgentConfig
 from segments.step_configs.parallel import ParallelJoinConfig, ParallelSplitConfig
+from segments.step_configs.subworkflow import SubworkflowConfig
+from segments.step_configs.switch import SwitchConfig
 
 TRANSFORM = StepType(
     type_id="transform",
@@ -105,6 +109,42 @@ LLM_AGENT = StepType(
     has_error_port=True,
 )
 
+
+def _switch_ports(config: BaseModel) -> tuple[str, ...]:
+    assert isinstance(config, SwitchConfig)
+    return config.ports()
+
+
+SWITCH = StepType(
+    type_id="switch",
+    display_name="Switch",
+    category="flow",
+    icon="signpost",
+    color="#f59e0b",
+    description="Route the run through one of several ports: the first case whose `equals` matches "
+    "the value, or whose `when` is true; `default` otherwise.",
+    config_model=SwitchConfig,
+    runs_as="workflow",
+    output_ports=("default",),
+    expression_fields=("value", "cases"),
+    nested_expression_keys=("when",),
+    dynamic_ports=_switch_ports,
+)
+
+SUBWORKFLOW = StepType(
+    type_id="subworkflow",
+    display_name="Subworkflow",
+    category="flow",
+    icon="workflow",
+    color="#0ea5e9",
+    description="Run a stored segment (segment_ref) as a child run with the same tenant; its human "
+    "tasks are answered through this run. Output: the child run's result.",
+    config_model=SubworkflowConfig,
+    runs_as="child_workflows",
+    output_ports=("out", "error"),
+    has_error_port=True,
+)
+
 BUILTIN_TYPES: tuple[StepType, ...] = (
     TRANSFORM,
     CONDITION,
@@ -113,6 +153,8 @@ BUILTIN_TYPES: tuple[StepType, ...] = (
     PARALLEL_SPLIT,
     PARALLEL_JOIN,
     HUMAN_TASK,
+    SWITCH,
+    SUBWORKFLOW,
 )
 
 

@@ -30,6 +30,9 @@ class StepType:
     input_ports: tuple[str, ...] = ("in",)
     expression_fields: tuple[str, ...] = ()
     """Config keys holding JSONata (evaluated by the step), not `{% %}` templates."""
+    nested_expression_keys: tuple[str, ...] = ()
+    """Keys of the objects in a list-valued expression field that hold JSONata (a switch case's
+    `when`); their other values are plain JSON, neither evaluated nor rendered."""
     activity_name: str | None = None
     """For `activity`/`local_activity` types: the Temporal activity type to call."""
     dynamic_ports: Callable[[BaseModel], tuple[str, ...]] | None = field(default=None, compare=False)
@@ -72,8 +75,17 @@ class Catalog:
 
     def __init__(self, types: Iterable[StepType] = ()) -> None:
         self._types: dict[str, StepType] = {}
+        self.connections: list[str] = []
+        """Names of the worker's connections (`http_action` `connection`); never their contents."""
+        self.model_refs: list[str] = []
+        """Names of the worker's model refs (`llm_agent` `llm_ref`)."""
         for step_type in types:
             self.register(step_type)
+
+    def set_endpoint_names(self, connections: Iterable[str], model_refs: Iterable[str]) -> None:
+        """The names a canvas form may offer for `connection` and `llm_ref`."""
+        self.connections = sorted(connections)
+        self.model_refs = sorted(model_refs)
 
     def register(self, step_type: StepType, *, replace: bool = False) -> None:
         if step_type.type_id in self._types and not replace:
@@ -91,7 +103,14 @@ class Catalog:
         return sorted(self._types)
 
     def copy(self) -> Catalog:
-        return Catalog(self._types.values())
+        copied = Catalog(self._types.values())
+        copied.set_endpoint_names(self.connections, self.model_refs)
+        return copied
 
     def export_for_ui(self) -> dict[str, Any]:
-        return {"version": 1, "step_types": [self._types[t].export() for t in self.type_ids]}
+        return {
+            "version": 1,
+            "step_types": [self._types[t].export() for t in self.type_ids],
+            "connections": list(self.connections),
+            "model_refs": list(self.model_refs),
+        }

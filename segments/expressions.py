@@ -93,19 +93,30 @@ def _cache() -> OrderedDict[str, Jsonata]:
     return cache
 
 
+def unwrap(expression: str) -> str:
+    """The JSONata of an expression field, written bare (`input.total > 1000`) or wrapped in one
+    `{% ... %}` (`{% input.total > 1000 %}`): both mean the same. (`{%` never starts valid JSONata.)"""
+    stripped = expression.strip()
+    whole = TEMPLATE.fullmatch(stripped)
+    if whole is not None and stripped.count("{%") == 1:
+        return whole.group(1).strip()
+    return expression
+
+
 def compile_expression(expression: str) -> Jsonata:
-    """Compile (or fetch from the cache) one JSONata expression; raises ExpressionError."""
+    """Compile (or fetch from the cache) one JSONata expression, bare or wrapped in one `{% ... %}`;
+    raises ExpressionError."""
     cache = _cache()
     compiled = cache.get(expression)
     if compiled is not None:
         cache.move_to_end(expression)
         return compiled
-    if not isinstance(expression, str) or not expression.strip():
+    if not isinstance(expression, str) or not unwrap(expression).strip():
         raise ExpressionError("expression is empty", str(expression))
     if len(expression) > MAX_EXPRESSION_LENGTH:
         raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_LENGTH} characters", expression)
     try:
-        compiled = Jsonata(expression)
+        compiled = Jsonata(unwrap(expression))
     except JException as err:
         raise ExpressionError(f"does not compile: {_jsonata_message(err)}", expression) from None
     except RecursionError:
@@ -156,7 +167,7 @@ def evaluate(
     expression: str, document: dict[str, Any], clock: EvalClock, env: dict[str, str] | None = None
 ) -> Any:
     """Evaluate `expression` against `document`; the result is plain JSON (dict, list, str, number...)."""
-    plain, value = _plain_path(expression, document)
+    plain, value = _plain_path(unwrap(expression), document)
     if plain:
         return value
     compiled = compile_expression(expression)
@@ -203,6 +214,21 @@ def to_plain_json(value: Any, expression: str = "") -> Any:
 
 
 # --- templates -------------------------------------------------------------------------
+
+
+def evaluate_output(
+    output: Any, document: dict[str, Any], clock: EvalClock, env: dict[str, str] | None = None
+) -> Any:
+    """The definition's `output`: a string is an expression, bare or in one `{% ... %}`; text that
+    mixes words and `{% ... %}`, an object or a list is a template whose `{% ... %}` are rendered."""
+    if isinstance(output, str) and not is_text_template(output):
+        return evaluate(output, document, clock, env)
+    return render(output, document, clock, env)
+
+
+def is_text_template(value: str) -> bool:
+    """Text with `{% ... %}` inside it, rather than one expression (bare or wrapped)."""
+    return "{%" in value and unwrap(value) == value
 
 
 def is_template(value: Any) -> bool:

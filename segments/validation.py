@@ -19,6 +19,7 @@ from segments.expressions import (
     ExpressionError,
     compile_expression,
     is_template,
+    is_text_template,
     iter_templates,
     step_references,
 )
@@ -323,11 +324,20 @@ class _Validator:
                 path = f"steps[{index}].config.{key}"
                 if key in expression_fields and isinstance(value, str):
                     self._check_expression(path, value, known)
+                elif key in expression_fields and isinstance(value, list) and step_type is not None:
+                    for sub_path, expression in nested_expressions(
+                        value, step_type.nested_expression_keys, path
+                    ):
+                        self._check_expression(sub_path, expression, known)
                 else:
                     for sub_path, expression in iter_templates(value, path):
                         self._check_expression(sub_path, expression, known)
-        for sub_path, expression in iter_templates(definition.output, "output"):
-            self._check_expression(sub_path, expression, known)
+        output = definition.output
+        if isinstance(output, str) and not is_text_template(output):
+            self._check_expression("output", output, known)
+        else:
+            for sub_path, expression in iter_templates(output, "output"):
+                self._check_expression(sub_path, expression, known)
 
     def _check_expression(self, path: str, expression: str, known: set[str]) -> None:
         if expression == "{%":
@@ -357,6 +367,17 @@ def _dialect_problem(data: Any) -> Problem | None:
             "client, the gateway and SegmentWorkflow import it themselves)",
         )
     return None
+
+
+def nested_expressions(items: list[Any], keys: tuple[str, ...], path: str) -> list[tuple[str, str]]:
+    """The `(path, JSONata)` of each `keys` string in a list of objects (a switch's `when`s)."""
+    return [
+        (f"{path}[{index}].{key}", item[key])
+        for index, item in enumerate(items)
+        if isinstance(item, dict)
+        for key in keys
+        if isinstance(item.get(key), str)
+    ]
 
 
 def validate_definition(data: Any, catalog: Catalog) -> list[Problem]:

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,86 @@ async def pinned_by_workflow(client: Client) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def switch_prev(client: Client) -> WorkflowHandle[Any, Any]:
+    """A switch routing by `equals` and `when`, and steps reading `prev`/`prev_step` (patched)."""
+    segment = {
+        "segment_id": "switch_prev",
+        "steps": [
+            {"step_id": "kind", "type": "transform", "config": {"expression": "{% prev.kind %}"}},
+            {
+                "step_id": "route",
+                "type": "switch",
+                "config": {
+                    "value": "{% prev %}",
+                    "cases": [{"port": "a", "equals": "a"}, {"port": "big", "when": "input.total > 10"}],
+                },
+            },
+            {
+                "step_id": "big",
+                "type": "transform",
+                "config": {"expression": "{'via': prev_step, 'got': prev}"},
+            },
+        ],
+        "edges": [
+            {"source": "kind", "target": "route"},
+            {"source": "route", "source_port": "big", "target": "big"},
+        ],
+    }
+    handle = await _start(client, "switch_prev", segment, {"kind": "b", "total": 20})
+    await handle.result()
+    return handle
+
+
+STORED_DEFINITIONS: dict[str, dict[str, Any]] = {
+    "credit_check": {
+        "segment_id": "credit_check",
+        "version": "1",
+        "steps": [
+            {
+                "step_id": "approve",
+                "type": "human_task",
+                "config": {
+                    "kind": "approval",
+                    "title": "Credit for {% input.customer %}",
+                    "assignee": "risk",
+                },
+            },
+            {
+                "step_id": "done",
+                "type": "transform",
+                "config": {"expression": "steps.approve.output.decision"},
+            },
+        ],
+        "edges": [{"source": "approve", "source_port": "approved", "target": "done"}],
+    }
+}
+"""Definitions in the worker's store (SEGMENTS_DEFINITIONS_DIR) while recording: `<id>/<version>.json`."""
+
+
+async def subworkflow_task(client: Client) -> WorkflowHandle[Any, Any]:
+    """A subworkflow whose child opens a human task, answered through the root."""
+    segment = {
+        "segment_id": "order_with_credit",
+        "steps": [
+            {
+                "step_id": "check",
+                "type": "subworkflow",
+                "config": {
+                    "segment_ref": {"segment_id": "credit_check", "version": "1"},
+                    "input": {"customer": "{% input.name %}"},
+                },
+            },
+            {"step_id": "after", "type": "transform", "config": {"expression": "prev"}},
+        ],
+        "edges": [{"source": "check", "target": "after"}],
+    }
+    handle = await _start(client, "subworkflow_task", segment, {"name": "ACME"})
+    await _wait_open_task(handle)
+    await handle.signal("respond", {"task_id": "check/approve", "responder": "risk", "decision": "approve"})
+    await handle.result()
+    return handle
+
+
 async def llmteam_imported_by_workflow(client: Client) -> WorkflowHandle[Any, Any]:
     """A raw llmteam export as `segment`: the workflow translates it itself (patched)."""
     export = json.loads((CORPUS / "v2.0" / "condition.json").read_text())
@@ -212,6 +293,8 @@ SCENARIOS: dict[str, Scenario] = {
     "pinned_by_client": pinned_by_client,
     "pinned_by_workflow": pinned_by_workflow,
     "llmteam_imported_by_workflow": llmteam_imported_by_workflow,
+    "switch_prev": switch_prev,
+    "subworkflow_task": subworkflow_task,
 }
 
 
@@ -248,6 +331,11 @@ async def record(selected: list[str]) -> None:
     try:
         async with serve_standins(openai_port=0, api_port=0) as standins:
             os.environ.update(standins.env())  # read by the worker's activities as it is built
+            store = Path(tempfile.mkdtemp(prefix="segments-definitions-"))
+            for segment_id, definition in STORED_DEFINITIONS.items():
+                (store / segment_id).mkdir()
+                (store / segment_id / f"{definition['version']}.json").write_text(json.dumps(definition))
+            os.environ["SEGMENTS_DEFINITIONS_DIR"] = str(store)
             async with running_worker(env.client, TASK_QUEUE, build_components(plugins=[])):
                 for name, scenario in SCENARIOS.items():
                     if selected and not any(s in name for s in selected):

@@ -20,7 +20,7 @@ from temporalio import workflow
 
 from workflows.branch_input import MapBatch
 from workflows.errors import StepFailure
-from workflows.interpreter import BranchScope, Interpreter
+from workflows.interpreter import Arrival, BranchScope, Interpreter
 from workflows.join_policy import CANCELLED_ENTRY
 from workflows.parallel import failure_origin
 
@@ -38,10 +38,19 @@ class BatchItems:
     """Runs the items of one batch; `running` holds the interpreters of items running now, so that
     pause and resume reach them."""
 
-    def __init__(self, batch: MapBatch, start: str, new_interpreter: Callable[[BranchScope], Interpreter]):
+    def __init__(
+        self,
+        batch: MapBatch,
+        start: str,
+        new_interpreter: Callable[[BranchScope], Interpreter],
+        split_id: str | None = None,
+    ):
         self.batch = batch
         self.start = start
         self.new_interpreter = new_interpreter
+        self.split_id = split_id
+        """The split whose items these are: each item's first step sees it as `prev_step` and the
+        item as `prev` (None from parents that predate `prev`)."""
         self.running: dict[int, Interpreter] = {}
         self.finished = 0
 
@@ -70,10 +79,12 @@ class BatchItems:
         return [e if e is not None else dict(CANCELLED_ENTRY) for e in entries]
 
     async def _one(self, k: int, stop_at: str | None) -> dict[str, Any]:
-        interp = self.new_interpreter(self.batch.scope(k, stop_at))
+        scope = self.batch.scope(k, stop_at)
+        interp = self.new_interpreter(scope)
         self.running[k] = interp
+        arrival = Arrival(self.split_id, scope.item) if self.split_id is not None else None
         try:
-            ended = await interp.run_from(self.start)
+            ended = await interp.run_from(self.start, arrival)
         except StepFailure as failure:
             return {"error": failure_origin(failure)}
         finally:

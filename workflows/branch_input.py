@@ -7,6 +7,7 @@ can read: the run input and the outputs of the steps they name. Pure code, no Te
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from segments.expressions import iter_templates, step_references
 from segments.graph import Graph
 from segments.models import SegmentDefinition
 from workflows.contract import BRANCH_WORKFLOW
-from workflows.interpreter import BranchScope
+from workflows.interpreter import Arrival, BranchScope
 
 BRANCH_WORKFLOW_NAME = BRANCH_WORKFLOW
 
@@ -67,6 +68,9 @@ class BranchInput:
     """The run's root workflow: where its status and human tasks are reached."""
     batch: MapBatch | None = None
     """A batched map: this child runs these items, each as its own branch (workflows/batch_items.py)."""
+    arrival: Arrival | None = None
+    """`prev` and `prev_step` of the branch's first step: the split's id, and the item in a map
+    or the split's own `prev` otherwise (None from parents that predate `prev`)."""
 
 
 def branch_definition(
@@ -96,6 +100,8 @@ def branch_expressions(segment: dict[str, Any], catalog: Catalog) -> list[str]:
         for key, value in (step.get("config") or {}).items():
             if key in expression_fields and isinstance(value, str):
                 found.append(value)
+            elif key in expression_fields:
+                found.append(json.dumps(value))  # a switch's cases: read as text, like an expression
             else:
                 found += [expression for _, expression in iter_templates(value)]
     return found

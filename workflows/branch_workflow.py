@@ -67,13 +67,18 @@ class SegmentBranchWorkflow:
 
         try:
             if request.batch is not None:
-                self._items = BatchItems(request.batch, request.start, new_interpreter)
+                self._items = BatchItems(
+                    request.batch,
+                    request.start,
+                    new_interpreter,
+                    request.arrival.prev_step if request.arrival is not None else None,
+                )
                 entries = await self._items.run(request.scope.stop_at)
                 await board.drain()
                 self._phase = "completed"
                 return entries
             self._interp = new_interpreter(request.scope)
-            ended = await self._interp.run_from(request.start)
+            ended = await self._interp.run_from(request.start, request.arrival)
             await board.drain()
         except StepFailure as failure:
             self._phase = "failed"

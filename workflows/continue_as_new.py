@@ -24,7 +24,7 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.interpreter import Interpreter, StepRecord
+from workflows.interpreter import Arrival, Interpreter, StepRecord
 from workflows.task_board import HumanTask, TaskBoard
 
 DEFAULT_MAX_EVENTS = 5_000
@@ -58,10 +58,14 @@ def continue_check(interp: Interpreter, options: dict[str, Any] | None) -> Calla
     return time_to_continue
 
 
-def carried_state(interp: Interpreter, board: TaskBoard, next_step: str, paused: bool) -> dict[str, Any]:
+def carried_state(
+    interp: Interpreter, board: TaskBoard, next_step: str, paused: bool, arrival: Arrival | None = None
+) -> dict[str, Any]:
     state = interp.state
     closed = [t.view() for t in board.tasks.values() if not t.is_open][-KEEP_CLOSED_TASKS:]
+    extra = {"next_arrival": asdict(arrival)} if arrival is not None and interp.prev_enabled else {}
     return {
+        **extra,
         "next_step": next_step,
         "outputs": state.outputs,
         "visits": state.visits,
@@ -86,6 +90,12 @@ def carried_problem(carried: dict[str, Any]) -> str | None:
         if not isinstance(carried.get(key), kind):
             return f"'resume.{key}' must be a {kind.__name__}"
     return None
+
+
+def carried_arrival(carried: dict[str, Any]) -> Arrival | None:
+    """How the path reached the step the new run starts at (None: runs carried before `prev`)."""
+    saved = carried.get("next_arrival")
+    return Arrival(saved.get("prev_step"), saved.get("prev")) if isinstance(saved, dict) else None
 
 
 def restore(interp: Interpreter, board: TaskBoard, carried: dict[str, Any]) -> None:

@@ -311,6 +311,9 @@ class RunRequest:
     """`continue_as_new_after_events` / `_steps` (see workflows/continue_as_new.py)."""
     resume: dict[str, Any] | None = None
     """What the previous run of a continue-as-new chain carried over (`CarriedState.to_wire`)."""
+    subworkflow: dict[str, Any] | None = None
+    """Set by a `subworkflow` step on its child run: the root workflow id, the task path, the
+    nesting depth and the reference chain (see workflows/subworkflow.py)."""
 
     @classmethod
     def from_wire(cls, value: Any) -> RunRequest | None:
@@ -319,12 +322,14 @@ class RunRequest:
         tenant = value.get("tenant_id")
         options = value.get("options")
         resume = value.get("resume")
+        sub = value.get("subworkflow")
         return cls(
             segment=value["segment"],
             input=value.get("input") or {},
             tenant_id=tenant if isinstance(tenant, str) and tenant else None,
             options=options if isinstance(options, dict) else None,
             resume=resume if isinstance(resume, dict) else None,
+            subworkflow=sub if isinstance(sub, dict) else None,
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -333,7 +338,7 @@ class RunRequest:
             "segment": self.segment,
             "input": self.input if self.input is not None else {},
         }
-        for key in ("tenant_id", "options", "resume"):
+        for key in ("tenant_id", "options", "resume", "subworkflow"):
             value = getattr(self, key)
             if value is not None:
                 wire[key] = value

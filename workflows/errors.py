@@ -14,9 +14,11 @@ INVALID_INPUT = "InvalidInput"
 class ContinueAsNewNeeded(Exception):
     """Raised by the interpreter at a quiet step boundary when the run should continue as new."""
 
-    def __init__(self, next_step: str) -> None:
+    def __init__(self, next_step: str, arrival: Any = None) -> None:
         super().__init__(next_step)
         self.next_step = next_step
+        self.arrival = arrival
+        """How the path reached `next_step` (an interpreter `Arrival`): the next run's `prev`."""
 
 
 class StepFailure(Exception):

@@ -7,6 +7,7 @@ expressions see the workflow's clock and replay-safe random numbers.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from temporalio import workflow
 
 from activities.contracts import RunInfo
 from segments.catalog import Catalog, StepType
-from segments.expressions import EvalClock, ExpressionError, evaluate, render
+from segments.expressions import EvalClock, ExpressionError, evaluate, evaluate_output, render
 from segments.graph import Graph
 from segments.models import SegmentDefinition, Step
 from workflows.errors import ContinueAsNewNeeded, StepFailure
@@ -57,6 +58,25 @@ class RunningStep:
 
 
 @dataclass
+class Arrival:
+    """How a path reached a step: `prev_step` is the step whose edge led here and `prev` its
+    output (at the entrypoint: no step, and the run's input)."""
+
+    prev_step: str | None = None
+    prev: Any = None
+
+
+@dataclass
+class Nesting:
+    """Where a run sits among subworkflows: the root workflow that lists every human task, how
+    deep this run is (the root: 0), and the stored segments (`id@version`) on the way here."""
+
+    root_workflow_id: str
+    depth: int = 0
+    chain: list[str] = field(default_factory=list)
+
+
+@dataclass
 class BranchScope:
     """Where a branch of a parallel split runs: its path, its map item, and where it stops."""
 
@@ -78,6 +98,15 @@ class InterpreterState:
     paused: bool = False
     children: set[str] = field(default_factory=set)
     """Workflow ids of the branch children running now: pause and resume are forwarded to them."""
+    arrivals: dict[str, Arrival] = field(default_factory=dict)
+    """How each step's latest visit was reached: its `prev` and `prev_step`."""
+
+
+PATCH_PREV = "expression-prev"
+
+
+def _reads_prev(definition: SegmentDefinition) -> bool:
+    return "prev" in json.dumps(definition.to_dict()["steps"]) or "prev" in json.dumps(definition.output)
 
 
 def workflow_clock() -> EvalClock:
@@ -114,6 +143,11 @@ class Interpreter:
         self.done_before = 0
         """Step visits finished in earlier runs of a run that continued as new."""
         self._active_paths = 0
+        self.prev_enabled = _reads_prev(definition) and workflow.patched(PATCH_PREV)
+        """`prev`/`prev_step` in expressions: added after runs were in flight, so behind a patch
+        (asked only of definitions that mention `prev`: other runs get no marker event)."""
+        self.nesting = Nesting(run.run_id, 0, [f"{definition.segment_id}@{definition.version}"])
+        """Set by a subworkflow's child run from its request; read by `subworkflow` steps."""
         self.human_tasks: TaskBoard | None = None
         """Where human_task steps list their tasks; set by the workflow that owns this interpreter
         (the root's board, or a branch's board that reports to the root)."""
@@ -122,8 +156,9 @@ class Interpreter:
 
     # --- expressions -------------------------------------------------------------------
 
-    def document(self) -> dict[str, Any]:
-        """What expressions see: input, steps.<id>.output, run, and item/index in a map branch."""
+    def document(self, step_id: str | None = None) -> dict[str, Any]:
+        """What expressions see: input, steps.<id>.output, run, item/index in a map branch, and,
+        for a step's expressions, `prev` and `prev_step` (how that step's visit was reached)."""
         doc: dict[str, Any] = {
             "input": self.run_input,
             "steps": {step_id: {"output": output} for step_id, output in self.state.outputs.items()},
@@ -132,17 +167,25 @@ class Interpreter:
         if self.scope.index is not None:
             doc["item"] = self.scope.item
             doc["index"] = self.scope.index
+        arrival = self.state.arrivals.get(step_id) if step_id is not None and self.prev_enabled else None
+        if arrival is not None:
+            doc["prev"] = arrival.prev
+            doc["prev_step"] = arrival.prev_step
         return doc
 
-    def evaluate(self, expression: str) -> Any:
-        return evaluate(expression, self.document(), self.clock, self.env)
+    def evaluate(self, expression: str, step_id: str | None = None) -> Any:
+        return evaluate(expression, self.document(step_id), self.clock, self.env)
 
     def render(self, value: Any) -> Any:
         return render(value, self.document(), self.clock, self.env)
 
+    def output(self, output: Any) -> Any:
+        """The run's result from the definition's `output` (an expression or a template)."""
+        return evaluate_output(output, self.document(), self.clock, self.env)
+
     def render_config(self, step: Step, step_type: StepType) -> dict[str, Any]:
         """The step's config with templates rendered, except in the type's expression fields."""
-        document = self.document()
+        document = self.document(step.step_id)
         return {
             key: value
             if key in step_type.expression_fields
@@ -152,15 +195,18 @@ class Interpreter:
 
     # --- walking the graph -------------------------------------------------------------
 
-    async def run_from(self, start: str) -> dict[str, Any]:
-        """Run every path from `start` until each has ended; returns the outputs of the ending steps."""
-        await self._walk(start)
+    async def run_from(self, start: str, arrival: Arrival | None = None) -> dict[str, Any]:
+        """Run every path from `start` until each has ended; returns the outputs of the ending steps.
+
+        `arrival` is how `start` was reached; by default it is the entrypoint's: `prev` is the
+        run's input."""
+        await self._walk(start, arrival or Arrival(None, self.run_input))
         return self.state.ended
 
-    async def _walk(self, step_id: str) -> None:
+    async def _walk(self, step_id: str, arrival: Arrival) -> None:
         self._active_paths += 1
         try:
-            await self._walk_path(step_id)
+            await self._walk_path(step_id, arrival)
         finally:
             self._active_paths -= 1
 
@@ -177,15 +223,16 @@ class Interpreter:
     def done_total(self) -> int:
         return self.done_before + len(self.state.done)
 
-    async def _walk_path(self, step_id: str) -> None:
+    async def _walk_path(self, step_id: str, arrival: Arrival) -> None:
         current = step_id
         while True:
             if current == self.scope.stop_at:
                 return
             if self.continue_check is not None and self._quiet() and self.continue_check():
-                raise ContinueAsNewNeeded(current)
-            outcome = await self.run_step(current)
+                raise ContinueAsNewNeeded(current, arrival)
+            outcome = await self.run_step(current, arrival)
             source = outcome.route_from or current
+            arrival = Arrival(source, outcome.output)
             targets = self.graph.targets(source, outcome.port)
             if self.scope.stop_at is not None:
                 if self.scope.stop_at in targets:
@@ -200,13 +247,13 @@ class Interpreter:
                 # is not counted as active, so a run that forked can still reach a quiet boundary
                 self._active_paths -= 1
                 try:
-                    await asyncio.gather(*(self._walk(t) for t in targets))
+                    await asyncio.gather(*(self._walk(t, arrival) for t in targets))
                 finally:
                     self._active_paths += 1
                 return
             current = targets[0]
 
-    async def run_step(self, step_id: str) -> StepOutcome:
+    async def run_step(self, step_id: str, arrival: Arrival | None = None) -> StepOutcome:
         step = self.graph.steps[step_id]
         step_type = self.catalog.get(step.type)
         if step_type is None:  # validation makes this unreachable; kept for a clear message
@@ -225,6 +272,8 @@ class Interpreter:
             )
         await workflow.wait_condition(lambda: not self.state.paused)
         self.state.visits[step_id] = visit
+        if arrival is not None:
+            self.state.arrivals[step_id] = arrival
         self.state.running[step_id] = RunningStep(step_id, step.type, visit, workflow.now().isoformat())
         self._changed()
         try:

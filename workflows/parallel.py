@@ -45,7 +45,7 @@ from workflows.branch_input import (
 )
 from workflows.contract import PAUSE_SIGNAL, RESUME_SIGNAL
 from workflows.errors import StepFailure, describe_activity_error
-from workflows.interpreter import BranchScope, Interpreter, StepOutcome
+from workflows.interpreter import Arrival, BranchScope, Interpreter, StepOutcome
 from workflows.join_policy import CANCELLED_ENTRY, BranchError, BranchResult, JoinTally
 from workflows.map_batches import BatchPlan, batch_ranges, batch_size, check_batches, events_per_item, plan
 from workflows.search_attributes import SEGMENT_ID, TENANT_ID
@@ -65,6 +65,7 @@ class Branch:
     name: str
     start: str
     scope: BranchScope
+    arrival: Arrival | None = None
 
 
 class BranchFailed(StepFailure):
@@ -132,15 +133,29 @@ def _plan(interp: Interpreter, step: Step, split: ParallelSplitConfig, visit: in
     """The branches, in order: one per outgoing edge, or one per item in a map."""
     suffix = f"#{visit}" if visit > 1 else ""
     parent = interp.scope
+    own = interp.state.arrivals.get(step.step_id) if interp.prev_enabled else None
     if split.items is None:
+        arrival = Arrival(step.step_id, own.prev) if own is not None else None
         return [
-            Branch(i, start, start, BranchScope(f"{parent.path}{start}{suffix}/", parent.item, parent.index))
+            Branch(
+                i,
+                start,
+                start,
+                BranchScope(f"{parent.path}{start}{suffix}/", parent.item, parent.index),
+                arrival,
+            )
             for i, start in enumerate(interp.graph.all_targets(step.step_id))
         ]
     items = _items(interp, step, split.items)
     (start,) = interp.graph.all_targets(step.step_id)
     return [
-        Branch(i, f"{start}[{i}]", start, BranchScope(f"{parent.path}{start}[{i}]{suffix}/", item, i))
+        Branch(
+            i,
+            f"{start}[{i}]",
+            start,
+            BranchScope(f"{parent.path}{start}[{i}]{suffix}/", item, i),
+            Arrival(step.step_id, item) if own is not None else None,
+        )
         for i, item in enumerate(items)
     ]
 
@@ -149,7 +164,7 @@ def _items(interp: Interpreter, step: Step, expression: str) -> list[Any]:
     """The map's list. Undefined is no item; a single value is one item (JSONata gives a single
     value, not a list of one, for a path that matches once)."""
     try:
-        value = interp.evaluate(expression)
+        value = interp.evaluate(expression, step.step_id)
     except ExpressionError as err:
         raise StepFailure(
             step.step_id, step.type, f"items: {err.message}", "ExpressionError", interp.scope.path
@@ -294,7 +309,7 @@ async def _run_batch(
             cancellation_type=workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
             parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
             static_summary=f"Items {positions.start} to {positions.stop - 1} of {split.label}",
-            search_attributes=_branch_search_attributes(interp),
+            search_attributes=branch_search_attributes(interp),
         )
     except ChildWorkflowError as err:
         if isinstance(err.cause, CancelledError):
@@ -348,7 +363,7 @@ async def _run_branch(interp: Interpreter, split: Step, join_id: str, branch: Br
             cancellation_type=workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
             parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
             static_summary=f"Branch {branch.scope.path.rstrip('/')} of {split.label}",
-            search_attributes=_branch_search_attributes(interp),
+            search_attributes=branch_search_attributes(interp),
         )
     except ChildWorkflowError as err:
         if isinstance(err.cause, CancelledError):
@@ -359,7 +374,7 @@ async def _run_branch(interp: Interpreter, split: Step, join_id: str, branch: Br
     return BranchResult(branch.position, output=output)
 
 
-def _branch_search_attributes(interp: Interpreter) -> TypedSearchAttributes:
+def branch_search_attributes(interp: Interpreter) -> TypedSearchAttributes:
     """The run's SegmentId and TenantId, so that filtering in the Web UI finds the branches too."""
     pairs = [SearchAttributePair(SEGMENT_ID, interp.run.segment_id)]
     if interp.run.tenant_id:
@@ -382,6 +397,7 @@ def _branch_input(interp: Interpreter, join_id: str, branch: Branch) -> BranchIn
         outputs=outputs,
         env=dict(interp.env),
         root_workflow_id=interp.run.run_id,
+        arrival=branch.arrival,
     )
 
 

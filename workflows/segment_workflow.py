@@ -26,7 +26,13 @@ with workflow.unsafe.imports_passed_through():
     from segments.registry import worker_catalog
     from segments.schemas import SchemaCheckError, schema_mismatches
     from segments.validation import InvalidSegment, parse_definition
-    from workflows.continue_as_new import carried_problem, carried_state, continue_check, restore
+    from workflows.continue_as_new import (
+        carried_arrival,
+        carried_problem,
+        carried_state,
+        continue_check,
+        restore,
+    )
     from workflows.contract import (
         PAUSE_SIGNAL,
         RESPOND,
@@ -42,13 +48,14 @@ with workflow.unsafe.imports_passed_through():
         refusal_error,
     )
     from workflows.errors import INVALID_INPUT, INVALID_SEGMENT, ContinueAsNewNeeded, StepFailure
-    from workflows.interpreter import Interpreter
+    from workflows.interpreter import BranchScope, Interpreter, Nesting
     from workflows.parallel import apply_pause
     from workflows.run_details import MAX_DONE_LISTED, DetailsView, current_details
     from workflows.search_attributes import SEGMENT_ID, SEGMENT_PHASE, TENANT_ID
     from workflows.step_runners import default_runners
+    from workflows.subworkflow import child_nesting, child_task_path
     from workflows.task_board import HumanTask, TaskBoard
-    from workflows.task_relay import forward, on_task_event
+    from workflows.task_relay import branch_respond, forward, on_task_event, root_listener
 
 PATCH_PIN_DEFINITION = "pin-definition-in-memo"
 PATCH_IMPORT_DIALECTS = "import-llmteam-dialect"
@@ -65,6 +72,8 @@ class SegmentWorkflow:
         self._tenant_id: str | None = None
         self._error: str | None = None
         self._board = TaskBoard(self._tasks_changed)
+        self._nesting: Nesting | None = None
+        """Set when this run is a `subworkflow` step's child (see workflows/subworkflow.py)."""
 
     @workflow.run
     async def run(self, raw_request: Any) -> Any:
@@ -82,6 +91,9 @@ class SegmentWorkflow:
         self._tenant_id = request.tenant_id
         seg_id = segment.get("segment_id") if isinstance(segment, dict) else None
         self._segment_id = seg_id if isinstance(seg_id, str) else None
+        self._nesting = child_nesting(request.subworkflow)
+        if self._nesting is not None:  # a subworkflow's child: its tasks are answered through the root
+            self._board.listener = root_listener(self._nesting.root_workflow_id, self._tasks_changed)
         self._publish_identity()
         self._pin_definition(segment)
         try:
@@ -97,15 +109,22 @@ class SegmentWorkflow:
                     non_retryable=True,
                 )
             env = carried["env"] if carried else await self._capture_env(segment)
+            nesting = self._nesting
             run = RunInfo(
-                run_id=workflow.info().workflow_id,
+                run_id=nesting.root_workflow_id if nesting else workflow.info().workflow_id,
                 segment_id=definition.segment_id,
                 tenant_id=self._tenant_id,
                 started_at=carried["started_at"] if carried else workflow.info().start_time.isoformat(),
             )
-            self._interp = Interpreter(definition, worker_catalog(), default_runners(), run, run_input, env)
+            scope = BranchScope(path=child_task_path(request.subworkflow or {})) if nesting else None
+            self._interp = Interpreter(
+                definition, worker_catalog(), default_runners(), run, run_input, env, scope
+            )
             self._interp.human_tasks = self._board
             self._interp.on_change = self._refresh_details
+            if nesting:
+                own = self._interp.nesting.chain
+                self._interp.nesting = Nesting(nesting.root_workflow_id, nesting.depth, nesting.chain or own)
             if carried:
                 try:
                     restore(self._interp, self._board, carried)
@@ -120,11 +139,11 @@ class SegmentWorkflow:
             self._interp.continue_check = continue_check(self._interp, request.options)
             start = carried["next_step"] if carried else self._interp.graph.entrypoint(definition.entrypoint)
             assert start is not None  # validation guarantees one
-            ended = await self._interp.run_from(start)
+            ended = await self._interp.run_from(start, carried_arrival(carried) if carried else None)
             await self._board.drain()
-            result = self._interp.render(definition.output) if definition.output is not None else ended
+            result = self._interp.output(definition.output) if definition.output is not None else ended
         except ContinueAsNewNeeded as boundary:
-            await self._continue_as_new(request, boundary.next_step)
+            await self._continue_as_new(request, boundary.next_step, boundary.arrival)
         except InvalidSegment as err:
             self._fail(str(err))
             raise ApplicationError(
@@ -149,12 +168,12 @@ class SegmentWorkflow:
         self._set_phase("completed")
         return result
 
-    async def _continue_as_new(self, request: RunRequest, next_step: str) -> None:
+    async def _continue_as_new(self, request: RunRequest, next_step: str, arrival: Any = None) -> None:
         """Hand the run over to a fresh history; see workflows/continue_as_new.py."""
         assert self._interp is not None
         await self._board.drain()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        carried = carried_state(self._interp, self._board, next_step, self._paused)
+        carried = carried_state(self._interp, self._board, next_step, self._paused, arrival)
         workflow.continue_as_new(replace(request, resume=dict(carried)).to_wire())
 
     # --- start-up ----------------------------------------------------------------------
@@ -204,7 +223,9 @@ class SegmentWorkflow:
     def _publish_identity(self) -> None:
         present = workflow.info().typed_search_attributes
         updates = []
-        if self._segment_id and present.get(SEGMENT_ID) != self._segment_id:
+        # a subworkflow's child keeps the root's SegmentId: filtering by it finds every part of the run
+        inherited = self._nesting is not None and present.get(SEGMENT_ID) is not None
+        if self._segment_id and present.get(SEGMENT_ID) != self._segment_id and not inherited:
             updates.append(SEGMENT_ID.value_set(self._segment_id))
         if self._tenant_id and present.get(TENANT_ID) != self._tenant_id:
             updates.append(TENANT_ID.value_set(self._tenant_id))
@@ -336,6 +357,9 @@ class SegmentWorkflow:
     async def respond_signal(self, payload: Any) -> None:
         """Fire-and-forget answer: checked like the update; a refusal shows in `refused_signals`,
         an answer to a task not open yet waits in `pending_responses` until it opens."""
+        if self._nesting is not None:  # forwarded by the root, which checked it first
+            await branch_respond(self._board, self._nesting.root_workflow_id, payload)
+            return
         accepted = self._board.receive_signal(payload)
         if accepted is not None:
             task = self._board.tasks[accepted.task_id]

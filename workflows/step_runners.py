@@ -19,6 +19,8 @@ from workflows.human_tasks import run_human_task
 from workflows.interpreter import Interpreter, StepOutcome, StepRunner
 from workflows.parallel import run_parallel_split
 from workflows.run_details import step_summary
+from workflows.subworkflow import run_subworkflow
+from workflows.switch import run_switch
 
 DEFAULT_ACTIVITY_TIMEOUT = timedelta(minutes=5)
 DEFAULT_LOCAL_ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -26,6 +28,15 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=20)
 """Step activities heartbeat every second (activities.heartbeat): a worker that died mid-step is
 noticed after this long, and the step retried elsewhere, instead of at the step's timeout."""
 DEFAULT_RETRY = RetrySpec()
+
+
+def activity_summary(step: Step, config: dict[str, Any]) -> str:
+    """What the Web UI shows for the step's activity; a call through a connection names it (audit)."""
+    connection = config.get("connection") if step.type == "http_action" else None
+    why = step.name or step.type
+    return step_summary(
+        step.step_id, f"{why} · connection {connection}" if isinstance(connection, str) else why
+    )
 
 
 def retry_policy(step: Step) -> RetryPolicy:
@@ -43,7 +54,7 @@ async def run_condition(
     interp: Interpreter, step: Step, step_type: StepType, config: dict[str, Any], visit: int
 ) -> StepOutcome:
     try:
-        value = interp.evaluate(config["expression"])
+        value = interp.evaluate(config["expression"], step.step_id)
     except ExpressionError as err:
         raise StepFailure(
             step.step_id, step.type, f"expression: {err.message}", "ExpressionError", interp.scope.path
@@ -78,7 +89,7 @@ def _activity_input(
         "run": interp.run_view,
         "visit": visit,
         "task_path": interp.scope.path,
-        "context": interp.document() if evaluates else None,
+        "context": interp.document(step.step_id) if evaluates else None,
         "clock_ms": int(workflow.now().timestamp() * 1000),
         "random_seed": workflow.random().randint(0, 2**31 - 1) if evaluates else 0,
         "env": interp.env if evaluates else {},
@@ -121,7 +132,7 @@ async def _run_as_activity(
                 start_to_close_timeout=timeout,
                 retry_policy=retry_policy(step),
                 activity_id=activity_id,
-                summary=step_summary(step.step_id, step.name or step.type),
+                summary=activity_summary(step, config),
             )
         else:
             output = await workflow.execute_activity(
@@ -131,7 +142,7 @@ async def _run_as_activity(
                 retry_policy=retry_policy(step),
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 activity_id=activity_id,
-                summary=step_summary(step.step_id, step.name or step.type),
+                summary=activity_summary(step, config),
             )
     except ActivityError as err:
         _reraise_cancellation(err)
@@ -154,4 +165,6 @@ def default_runners() -> dict[str, StepRunner]:
         "local_activity": run_local_activity,
         "human_task": run_human_task,
         "parallel_split": run_parallel_split,
+        "switch": run_switch,
+        "subworkflow": run_subworkflow,
     }

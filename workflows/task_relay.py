@@ -18,6 +18,10 @@ Branch side, in `SegmentBranchWorkflow`:
         await branch_respond(self._board, self._root_id, payload)
 
 Root side: `SegmentWorkflow` handles `TASK_EVENT_SIGNAL` with `on_task_event`.
+
+A `subworkflow` step's child is a `SegmentWorkflow` too: its board's listener is
+`root_listener(root id, its own listener)` and its `respond` signal goes through `branch_respond`,
+exactly like a branch's.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pydantic import ValidationError
 from temporalio import workflow
 
 from workflows.contract import RESPOND, TASK_EVENT_KINDS, TASK_EVENT_SIGNAL, TaskAnswer, TaskEvent
-from workflows.task_board import HumanTask, TaskBoard, refused_entry
+from workflows.task_board import HumanTask, TaskBoard, TaskListener, refused_entry
 
 __all__ = ["TASK_EVENT_SIGNAL", "branch_board", "branch_respond", "forward", "on_task_event"]
 
@@ -40,10 +44,15 @@ async def _signal(workflow_id: str, name: str, payload: Any) -> None:
 # --- branch side -------------------------------------------------------------------------
 
 
-def branch_board(root_workflow_id: str) -> TaskBoard:
-    """A board whose every task event is signalled to the root workflow."""
+def root_listener(root_workflow_id: str, local: TaskListener | None = None) -> TaskListener:
+    """A board listener that signals every task event to the root workflow (after `local`, the
+    child's own listener, when it has one: a subworkflow's child run keeps its phase)."""
 
     async def tell_root(event: str, task: HumanTask) -> None:
+        if local is not None:
+            result = local(event, task)
+            if result is not None:
+                await result
         owner = workflow.info().workflow_id
         await _signal(
             root_workflow_id,
@@ -51,7 +60,12 @@ def branch_board(root_workflow_id: str) -> TaskBoard:
             {"event": event, "owner": owner, "task": {**task.view(), "owner": owner}},
         )
 
-    return TaskBoard(tell_root)
+    return tell_root
+
+
+def branch_board(root_workflow_id: str) -> TaskBoard:
+    """A board whose every task event is signalled to the root workflow."""
+    return TaskBoard(root_listener(root_workflow_id))
 
 
 async def branch_respond(board: TaskBoard, root_workflow_id: str, payload: Any) -> None:

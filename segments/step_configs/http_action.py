@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from segments.connection_paths import path_problem
 from segments.durations import DurationError, parse_duration
 from segments.schemas import checked_schema
 
@@ -21,6 +22,8 @@ HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 QueryValue = str | int | float | bool
 
 _SECRET_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+CONNECTION_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+"""Connection and model-ref names: an environment variable suffix (case-insensitive)."""
 _SECRET_DESCRIPTION = (
     "Name of a secret on the worker (SEGMENTS_SECRET_<NAME> by default), sent only to the hosts "
     "SEGMENTS_SECRET_<NAME>_HOSTS binds it to."
@@ -77,11 +80,27 @@ class HttpActionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: HttpMethod = Field(default="GET", description="The HTTP method.")
-    url: str = Field(
+    url: str | None = Field(
+        default=None,
         min_length=1,
-        description="Absolute http:// or https:// URL. The worker's egress guard refuses private, "
-        "loopback and cloud-metadata addresses unless SEGMENTS_HTTP_ALLOW opens them.",
+        description="Absolute http:// or https:// URL (or give `connection` and `path`). The worker's "
+        "egress guard refuses private, loopback and cloud-metadata addresses unless SEGMENTS_HTTP_ALLOW "
+        "opens them.",
         json_schema_extra={"format": "uri"},
+    )
+    connection: str | None = Field(
+        default=None,
+        pattern=CONNECTION_NAME,
+        description="A connection configured on the worker (SEGMENTS_CONNECTION_<NAME>, names are "
+        "case-insensitive): its base URL, auth and headers; instead of `url` and `auth`.",
+        json_schema_extra={"x-options": "connections"},
+    )
+    path: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="With `connection`: the path under the connection's base URL, e.g. `/orders`. It can "
+        "never leave the base URL: absolute URLs, `//host`, `@host`, backslashes, `..` and their "
+        "percent-encodings are refused.",
     )
     headers: dict[str, str] = Field(
         default_factory=dict,
@@ -140,7 +159,30 @@ class HttpActionConfig(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _check_scheme(cls, value: str) -> str:
-        if "{%" not in value and not value.lower().startswith(("http://", "https://")):
+    def _check_scheme(cls, value: str | None) -> str | None:
+        if value is not None and "{%" not in value and not value.lower().startswith(("http://", "https://")):
             raise ValueError("url must start with http:// or https://")
         return value
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str | None) -> str | None:
+        if value is not None and "{%" not in value:
+            problem = path_problem(value)
+            if problem is not None:
+                raise ValueError(f"path {problem}")
+        return value
+
+    @model_validator(mode="after")
+    def _url_or_connection(self) -> HttpActionConfig:
+        if self.connection is None:
+            if self.url is None:
+                raise ValueError("give `url`, or `connection` and `path`")
+            if self.path is not None:
+                raise ValueError("`path` goes with `connection`; with `url`, put the path in the url")
+        else:
+            if self.url is not None:
+                raise ValueError("give either `url` or `connection` (with `path`), not both")
+            if "auth" in self.model_fields_set:
+                raise ValueError("a connection brings its own auth; remove `auth`")
+        return self

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from segments.schemas import checked_schema
 
@@ -22,7 +22,16 @@ class LlmAgentConfig(BaseModel):
         min_length=1,
         description="Model provider: `openai`, `anthropic`, or one registered on the worker.",
     )
-    model: str = Field(min_length=1, description="The provider's model name.")
+    model: str | None = Field(
+        default=None, min_length=1, description="The provider's model name (or give `llm_ref`)."
+    )
+    llm_ref: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
+        description="A model ref configured on the worker (SEGMENTS_MODEL_<NAME>=provider:model, names are "
+        "case-insensitive), instead of `provider` and `model`; the output names the resolved ones.",
+        json_schema_extra={"x-options": "model_refs"},
+    )
     system: str | None = Field(default=None, description="System instructions.")
     prompt: str = Field(min_length=1, description="The user message.")
     temperature: float | None = Field(
@@ -46,3 +55,11 @@ class LlmAgentConfig(BaseModel):
     @classmethod
     def _self_contained(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         return checked_schema(value)
+
+    @model_validator(mode="after")
+    def _model_or_ref(self) -> LlmAgentConfig:
+        if self.llm_ref is None and self.model is None:
+            raise ValueError("give `model` (and `provider`), or `llm_ref`")
+        if self.llm_ref is not None and (self.model is not None or "provider" in self.model_fields_set):
+            raise ValueError("give either `llm_ref` or `provider` and `model`, not both")
+        return self
