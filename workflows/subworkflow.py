@@ -25,6 +25,7 @@ from segments.step_configs.subworkflow import SubworkflowConfig
 from workflows.errors import StepFailure, describe_activity_error, error_details
 from workflows.interpreter import Interpreter, Nesting, StepOutcome
 from workflows.parallel import branch_search_attributes
+from workflows.run_details import step_summary
 
 SEGMENT_WORKFLOW = "SegmentWorkflow"
 ERROR_CYCLE = "SubworkflowCycle"
@@ -55,7 +56,7 @@ async def run_subworkflow(
             start_to_close_timeout=LOAD_TIMEOUT,
             retry_policy=RetryPolicy(maximum_attempts=3),
             activity_id=f"{interp.scope.path}{step.step_id}#{visit}/load",
-            summary=f"{step.label} · load {ref}",
+            summary=step_summary(step.step_id, f"load {ref}"),
             result_type=dict,
         )
     except ActivityError as err:
@@ -96,7 +97,7 @@ async def run_subworkflow(
             id=child_id,
             cancellation_type=workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
             parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
-            static_summary=f"Subworkflow {ref} of {step.label}",
+            static_summary=step_summary(step.step_id, f"subworkflow {ref}"),
             search_attributes=branch_search_attributes(interp),
         )
     except ChildWorkflowError as err:
