@@ -27,6 +27,7 @@ from segments.graph import SPLIT_TYPE, Graph
 from segments.models import Edge, SegmentDefinition, Step
 from segments.parallel_checks import parallel_problems
 from segments.schemas import local_reference_problems, schema_problem
+from segments.step_configs.subworkflow import SubworkflowConfig
 
 _LIST_LIMIT = 12
 EDGE_UI_KEYS = frozenset({"id", "label", "description", "ui"})
@@ -121,6 +122,7 @@ class _Validator:
         graph = Graph.build(definition)
         self._entrypoint_and_reachability(definition, graph)
         self._parallel_pairs(graph)
+        self._self_references(definition)
         self._expressions(definition)
         self.problems.sort(key=_document_order)
         return self.problems, (definition if not self.problems else None)
@@ -307,6 +309,19 @@ class _Validator:
                     f"steps[{self._index(step_id)}]",
                     f"step '{step_id}' cannot be reached from the entrypoint "
                     f"'{start}'; connect it or remove it",
+                )
+
+    def _self_references(self, definition: SegmentDefinition) -> None:
+        """A subworkflow that calls the very segment it is in: a cycle known before any run."""
+        for index, step in self.steps:
+            config = self.configs.get(step.step_id)
+            if isinstance(config, SubworkflowConfig) and (
+                config.segment_ref.segment_id,
+                config.segment_ref.version,
+            ) == (definition.segment_id, definition.version):
+                self.add(
+                    f"steps[{index}].config.segment_ref",
+                    f"refers to this segment itself ({config.segment_ref.key}): a reference cycle",
                 )
 
     def _parallel_pairs(self, graph: Graph) -> None:

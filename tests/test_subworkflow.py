@@ -148,6 +148,10 @@ def test_subworkflow_validation_and_catalog(tmp_path: Path) -> None:
     bad = _chain("root", _call("first", "../etc", "1"))
     (problem,) = validate_definition(bad, catalog)
     assert problem.path == "steps[0].config.segment_ref.segment_id"
+    itself = _chain("ping", _call("again", "ping"))
+    assert [str(p) for p in validate_definition(itself, catalog)] == [
+        "steps[0].config.segment_ref: refers to this segment itself (ping@1): a reference cycle"
+    ]
     exported = {t["type_id"]: t for t in catalog.export_for_ui()["step_types"]}["subworkflow"]
     assert exported["output_ports"] == ["out", "error"]
     assert "segment_ref" in exported["config_schema"]["properties"]
