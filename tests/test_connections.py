@@ -3,6 +3,7 @@ endpoint with its auth, a relative path that never leaves it, listed by name in 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,13 +17,17 @@ from activities.connections import ConnectionSettingError, Endpoints
 from activities.contracts import ERROR_CONFIG, RunInfo, StepActivityInput
 from activities.http_action import HttpActions
 from activities.http_target import ERROR_CONNECTION
+from activities.llm.activity import LlmActivities
+from activities.llm.base import ProviderRegistry
+from activities.llm.openai_provider import OpenAIProvider
 from activities.secrets import EnvSecretProvider
 from client.api import load_catalog
 from segments.builtin_types import default_catalog
 from segments.connection_paths import PathRefused, join_url, path_problem
 from segments.validation import validate_definition
 from tests.conftest import start_segment
-from tests.standins.http_server import StandinHttpServer
+from tests.standins.http_server import Reply, StandinHttpServer
+from tests.standins.openai_server import OpenAIStandin
 from tests.test_http_action_activity import settings
 from worker import build_components, running_worker
 
@@ -172,8 +177,6 @@ async def test_a_connection_call_carries_its_auth_and_headers_under_its_base_url
 async def test_a_connection_secret_goes_to_its_host_only(erp: HttpActions, server: StandinHttpServer) -> None:
     """A redirect off the connection's host drops its auth and its headers."""
     with StandinHttpServer() as elsewhere:
-        from tests.standins.http_server import Reply
-
         server.reply(Reply(302, headers={"Location": f"{elsewhere.url}/collect"}), path="/api/orders")
         await ActivityEnvironment().run(erp.http_action, _input({"connection": "erp", "path": "/orders"}))
         (first,) = server.requests
@@ -248,3 +251,55 @@ async def test_a_run_refuses_a_path_trick_from_its_input_and_calls_the_connectio
     assert [r.path for r in server.requests] == ["/api/orders"]
     assert server.requests[0].headers["authorization"] == f"Bearer {CANARY}"
     assert "would leave" in str(caught.value.cause) or "'//'" in str(caught.value.cause)
+
+
+# --- model refs against the local OpenAI stand-in ------------------------------------------------
+
+
+async def test_llm_ref_is_resolved_on_the_worker_and_named_in_the_output() -> None:
+    with OpenAIStandin() as api:
+        registry = ProviderRegistry(
+            {"openai": OpenAIProvider(api_key="sk-test-ref", base_url=api.base_url, environ={})}
+        )
+        llm = LlmActivities(
+            registry, endpoints=Endpoints.from_env({"SEGMENTS_MODEL_FAST": "openai:gpt-ref-mini"})
+        )
+        try:
+            api.reply_text("Short.")
+            step = StepActivityInput(
+                step_id="summarize",
+                step_type="llm_agent",
+                config={"llm_ref": "Fast", "prompt": "Summarize"},
+                run=RunInfo(
+                    run_id="run-m", segment_id="s", tenant_id=None, started_at="2026-01-01T00:00:00Z"
+                ),
+            )
+            result = await ActivityEnvironment().run(llm.llm_agent, step)
+            assert (result["text"], result["model"], result["provider"], result["llm_ref"]) == (
+                "Short.",
+                "gpt-ref-mini",
+                "openai",
+                "Fast",
+            )
+            assert api.requests[0].json()["model"] == "gpt-ref-mini"
+            unknown = dataclasses.replace(step, config={"llm_ref": "slow", "prompt": "x"})
+            with pytest.raises(ApplicationError) as caught:
+                await ActivityEnvironment().run(llm.llm_agent, unknown)
+            assert caught.value.non_retryable and "SEGMENTS_MODEL_SLOW=provider:model" in caught.value.message
+        finally:
+            await llm.aclose()
+
+
+def test_llm_ref_replaces_provider_and_model_at_validation() -> None:
+    def segment(config: dict[str, Any]) -> dict[str, Any]:
+        step = {"step_id": "ask", "type": "llm_agent", "config": {"prompt": "hi", **config}}
+        return {"segment_id": "m", "steps": [step], "edges": []}
+
+    catalog = default_catalog()
+    assert validate_definition(segment({"llm_ref": "fast"}), catalog) == []
+    assert [
+        p.message for p in validate_definition(segment({"llm_ref": "fast", "model": "gpt-4o"}), catalog)
+    ] == ["give either `llm_ref` or `provider` and `model`, not both"]
+    assert [p.message for p in validate_definition(segment({}), catalog)] == [
+        "give `model` (and `provider`), or `llm_ref`"
+    ]

@@ -150,3 +150,20 @@ async def test_prev_in_branches_and_after_the_join(client: Client, worker: str) 
         "failed": [],
     }
     assert result == {"end": {"prev": fork_output, "from": "fork_join"}}
+
+
+async def test_prev_in_a_batched_map(client: Client, worker: str) -> None:
+    """Items run in batches (several per child workflow) see their own item as `prev` too."""
+    segment = {
+        "segment_id": "prev_batched",
+        "steps": [
+            _step("map", "parallel_split", items="input.items", batch_size=2),
+            _step("each", "transform", expression="{'prev': prev, 'from': prev_step}"),
+            _step("join", "parallel_join"),
+        ],
+        "edges": _edges(("map", "each"), ("each", "join")),
+        "output": "steps.join.output.branches",
+    }
+    handle = await start_segment(client, worker, segment, {"items": ["a", "b", "c"]})
+    assert await handle.result() == [{"prev": item, "from": "map"} for item in ("a", "b", "c")]
+    await client.get_workflow_handle(f"{handle.id}/each[0-1]").describe()  # it did run in batches
