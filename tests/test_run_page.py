@@ -265,3 +265,35 @@ async def _measure_loads(page_server: PageServer, run_id: str, tmp_path: Path) -
 
 async def _finished(http: httpx.AsyncClient, run_id: str) -> bool:
     return (await http.get(f"/runs/{run_id}/result")).status_code == 200
+
+
+async def test_a_maps_branches_are_counted_and_listed_in_place(page_server: PageServer) -> None:
+    segment = json.loads((ROOT / "examples" / "enrich_items.json").read_text())
+    run_input = json.loads((ROOT / "examples" / "enrich_items.input.json").read_text())
+    async with httpx.AsyncClient(base_url=page_server.url, headers=ACME, timeout=30) as http:
+        started = await http.post("/runs", json={"segment": segment, "input": run_input})
+        assert started.status_code == 201, started.text
+        run_id = started.json()["run_id"]
+        assert await eventually(lambda: _finished(http, run_id), timeout=120)
+    context = await page_server.browser.new_context(extra_http_headers=ACME)
+    page = await context.new_page()
+    await page.goto(f"{page_server.url}/ui/runs/{run_id}")
+    await page.wait_for_selector('body[data-ready="1"]', timeout=WAIT_MS)
+    assert await page.locator('g.region[data-region="each_line"]').count() == 1
+    for step_id in ("price", "label"):
+        node = page.locator(f'g.node[data-step="{step_id}"]')
+        assert await node.get_attribute("data-state") == "done"
+        assert await node.get_attribute("data-visits") == str(len(run_input["lines"]))
+    await page.click('g.node[data-step="price"]')
+    await page.wait_for_selector('#step-detail .step[data-step="price"] .instances li', timeout=WAIT_MS)
+    paths = await page.eval_on_selector_all(
+        "#step-detail .instances li", "items => items.map(i => i.dataset.path)"
+    )
+    assert sorted(paths) == ["price[0]/", "price[1]/", "price[2]/"]
+    await page.click('g.node[data-step="each_line"]')
+    await page.wait_for_selector('#step-detail .step[data-step="each_line"] .branches li', timeout=WAIT_MS)
+    branches = await page.eval_on_selector_all(
+        "#step-detail .branches li", "items => items.map(i => i.dataset.branch)"
+    )
+    assert sorted(branches) == [f"{run_id}/price[{i}]" for i in range(3)]
+    await context.close()
