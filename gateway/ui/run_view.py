@@ -111,8 +111,6 @@ def _branch_states(states: dict[str, StepState], branches: list[BranchStatus]) -
                 kind = "failed"
             else:
                 kind = "done"
-            if branch.child.state == "failed" and step_id not in done:
-                kind = "failed"
             state.instances.append(
                 {
                     "task_path": branch.task_path,
