@@ -8,12 +8,8 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from client.ui_links import DEFAULT_LINK_SECONDS, LINK_SECRET_VARIABLE, new_ticket, run_page_link
-from segments.dialects.loader import in_our_format
-from segments.mermaid import to_mermaid
-from segments.models import SegmentDefinition
+from segments.mermaid import CannotDraw, draw_any
 
 GATEWAY_URL_VARIABLE = "SEGMENTS_GATEWAY_URL"
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
@@ -28,15 +24,10 @@ class GraphError(Exception):
 
 
 def mermaid_of(definition: Any, source: str) -> str:
-    if not isinstance(definition, dict):
-        raise GraphError(f"{source}: a definition is a JSON object with steps and edges", 2)
     try:
-        return to_mermaid(SegmentDefinition.from_dict(in_our_format(definition)))
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = f"{source}: {where}: {first['msg']} (segments validate lists every problem)"
-        raise GraphError(message, 1) from None
+        return draw_any(definition)[1]
+    except CannotDraw as err:
+        raise GraphError(f"{source}: {err}", 1) from None
 
 
 def write_graph(text: str, out: str | None) -> None:

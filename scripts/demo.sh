@@ -133,4 +133,4 @@ else
 fi
 echo
 echo "All runs in the Web UI:  http://localhost:8233/namespaces/default/workflows"
-echo "Server and worker keep running; stop them with: bash scripts/demo.sh stop"
+echo "Server, worker and gateway keep running; stop them with: bash scripts/demo.sh stop"

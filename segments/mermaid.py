@@ -9,7 +9,11 @@ only a few characters in ids); labels are escaped, so any step name draws.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from pydantic import ValidationError
+
+from segments.dialects.loader import load_definition
 from segments.graph import JOIN_TYPE, SPLIT_TYPE, Graph
 from segments.models import DEFAULT_SOURCE_PORT, SegmentDefinition
 from segments.regions import Region, innermost_region, parallel_regions
@@ -32,6 +36,27 @@ _STYLES = (
     "classDef parallel fill:#f0f0f0,stroke:#555",
     "classDef start fill:#222,stroke:#222",
 )
+
+
+class CannotDraw(ValueError):
+    """The data is not a definition that can be drawn; the message says where and why."""
+
+
+def draw_any(data: Any) -> tuple[str, str]:
+    """(segment_id, Mermaid text) of a definition in any dialect: an llmteam export is drawn as
+    its translation, through the same loader the CLI, client and gateway use to run it."""
+    if not isinstance(data, dict):
+        raise CannotDraw("a definition is a JSON object with steps and edges")
+    loaded = load_definition(data)
+    if loaded.problems or not isinstance(loaded.definition, dict):
+        raise CannotDraw("; ".join(str(p) for p in loaded.problems) or "the export does not translate")
+    try:
+        definition = SegmentDefinition.from_dict(loaded.definition)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CannotDraw(f"{where}: {first['msg']} (validation lists every problem)") from None
+    return definition.segment_id, to_mermaid(definition)
 
 
 def escape_label(text: str) -> str:

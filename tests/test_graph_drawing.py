@@ -12,6 +12,7 @@ import pytest
 from temporalio.client import Client
 
 from client.ui_links import BadTicket, Ticket, new_ticket, sign_ticket, verify_ticket
+from segments.dialects.llmteam import translate
 from segments.layout import layout
 from segments.mermaid import to_mermaid
 from segments.models import SegmentDefinition
@@ -24,12 +25,21 @@ from tests.gateway_support import (
     Gateway,
     gateway_fixture,  # noqa: F401  (the `gateway` fixture)
 )
+from tests.llmteam_corpus_support import CORPUS
 from tests.temporal_binaries import find_binary
 from tests.test_run_page import big_segment
 
 ROOT = Path(__file__).parent.parent
 ORDER = json.loads((ROOT / "examples" / "order_processing.json").read_text())
 ENRICH = json.loads((ROOT / "examples" / "enrich_items.json").read_text())
+LLMTEAM_EXPORT = CORPUS / "v5.3" / "parallel.json"
+
+
+def translation_drawn(path: Path) -> str:
+    translated = translate(json.loads(path.read_text())).definition
+    assert translated is not None
+    return to_mermaid(SegmentDefinition.from_dict(translated))
+
 
 NESTED: dict[str, Any] = {
     "segment_id": "nested",
@@ -161,3 +171,19 @@ async def test_gateway_draws_a_posted_definition_and_a_runs_pinned_one(
         assert (await other.get(f"/runs/{run_id}/graph")).status_code == 404
     async with httpx.AsyncClient(base_url=gateway.url) as anonymous:
         assert (await anonymous.post("/segments/graph", json=ORDER)).status_code == 401
+
+
+async def test_an_llmteam_export_draws_like_its_translation(gateway: Gateway) -> None:
+    expected = translation_drawn(LLMTEAM_EXPORT)
+    assert "subgraph" in expected  # its parallel steps are a region
+    done = await run_command(find_binary("segments"), "graph", str(LLMTEAM_EXPORT))
+    assert done.code == 0, done.stderr
+    assert done.stdout == expected
+    async with gateway.http(ACME) as http:
+        drawn = await http.post("/segments/graph", json=json.loads(LLMTEAM_EXPORT.read_text()))
+        assert drawn.status_code == 200, drawn.text
+        assert drawn.json()["mermaid"] == expected
+        team = await http.post(
+            "/segments/graph", json=json.loads((CORPUS / "v5.3" / "team.json").read_text())
+        )
+        assert team.status_code == 422 and "`team`" in team.json()["detail"]

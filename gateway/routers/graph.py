@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, status
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from gateway.auth import Tenant
 from gateway.deps import Client
 from gateway.models import ErrorResponse
 from gateway.runs_access import describe_run
 from gateway.ui.run_history import pinned_definition
-from segments.dialects.loader import in_our_format
-from segments.mermaid import to_mermaid
-from segments.models import SegmentDefinition
+from segments.mermaid import CannotDraw, draw_any
 
 router = APIRouter(tags=["graph"])
 
@@ -25,23 +23,18 @@ class Diagram(BaseModel):
 
 
 def diagram(data: Any) -> Diagram:
-    if not isinstance(data, dict):
-        raise HTTPException(422, "the body is a segment definition: a JSON object with steps and edges")
     try:
-        definition = SegmentDefinition.from_dict(in_our_format(data))
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise HTTPException(
-            422, f"{where}: {first['msg']}; `POST /segments/validate` lists every problem"
-        ) from None
-    return Diagram(segment_id=definition.segment_id, mermaid=to_mermaid(definition))
+        segment_id, text = draw_any(data)
+    except CannotDraw as err:
+        raise HTTPException(422, f"{err}; `POST /segments/validate` lists every problem") from None
+    return Diagram(segment_id=segment_id, mermaid=text)
 
 
 @router.post(
     "/segments/graph",
     response_model=Diagram,
-    summary="A posted definition (the body, as for /segments/validate) as a Mermaid flowchart",
+    summary="A posted definition (the body, as for /segments/validate; an llmteam export is drawn as "
+    "its translation) as a Mermaid flowchart",
     responses={422: {"model": ErrorResponse, "description": "the body is not a segment definition"}},
 )
 async def graph_of_definition(tenant: Tenant, definition: Annotated[Any, Body()]) -> Diagram:
