@@ -1,6 +1,6 @@
 """Signed links to a run's page on the gateway: who may see which run, until when.
 
-A link carries a ticket `<payload>.<signature>`: the payload is base64url JSON
+A link carries a ticket `<payload>.<signature>` in its fragment: the payload is base64url JSON
 `{"run": run_id, "tenant": tenant, "user": name or null, "exp": unix seconds}` and the signature
 is HMAC-SHA256 over the payload with a secret that the gateway and whoever prints links share
 (`SEGMENTS_GATEWAY_UI_LINK_SECRET`: outside `SEGMENTS_SECRET_*`, so no definition can name it).
@@ -76,4 +76,5 @@ def verify_ticket(secret: str, text: str, now: float | None = None) -> Ticket:
 
 
 def run_page_link(gateway_url: str, run_id: str, ticket: str) -> str:
-    return f"{gateway_url.rstrip('/')}/ui/runs/{quote(run_id, safe='')}?ticket={ticket}"
+    """The ticket goes in the fragment: browsers never send it, so no log or proxy sees it."""
+    return f"{gateway_url.rstrip('/')}/ui/runs/{quote(run_id, safe='')}#ticket={ticket}"

@@ -96,7 +96,7 @@ async def test_the_order_run_on_its_graph_live_and_approved_from_the_page(
     )
     assert opened.code == 0, opened.stderr
     link = opened.stdout.strip()
-    assert link.startswith(f"{page_server.url}/ui/runs/{run_id}?ticket=")
+    assert link.startswith(f"{page_server.url}/ui/runs/{run_id}#ticket=")
     assert f"Web UI: {page_server_web_ui(run_id)}" in opened.stderr
     context = await page_server.browser.new_context(viewport={"width": 1280, "height": 860})
     page = await context.new_page()
@@ -169,16 +169,26 @@ async def test_another_tenant_gets_404_and_nobody_gets_in_without_a_credential(
     response = await page.goto(f"{page_server.url}/ui/runs/{run_id}")
     assert response is not None and response.status == 404
     await globex.close()
-    anonymous = await page_server.browser.new_context()
-    page = await anonymous.new_page()
-    response = await page.goto(f"{page_server.url}/ui/runs/{run_id}")
-    assert response is not None and response.status == 401
-    response = await page.goto(page_server.link(run_id, "finance-anna", tenant="globex"))
-    assert response is not None and response.status == 404
-    forged = page_server.link(run_id, "finance-anna").replace("ticket=", "ticket=x")
-    response = await page.goto(forged)
-    assert response is not None and response.status == 401
-    await anonymous.close()
+
+    async def refused(link: str) -> str:
+        context = await page_server.browser.new_context()
+        page = await context.new_page()
+        await page.goto(link)
+        await page.wait_for_selector('body[data-ready="error"]', timeout=WAIT_MS)
+        text = await page.locator("#phase").inner_text()
+        assert await page.locator("g.node").count() == 0
+        await context.close()
+        return text
+
+    assert "segments open" in await refused(f"{page_server.url}/ui/runs/{run_id}")
+    assert f"no run '{run_id}'" in await refused(page_server.link(run_id, "finance-anna", tenant="globex"))
+    forged = page_server.link(run_id, "finance-anna").replace("#ticket=", "#ticket=x")
+    assert "signature" in await refused(forged)
+    async with httpx.AsyncClient(base_url=page_server.url, timeout=30) as anonymous:
+        for path in ("/state", "/graph", "/events", "/steps/validate"):
+            assert (await anonymous.get(f"/ui/runs/{run_id}{path}")).status_code == 401, path
+        assert (await anonymous.get(f"/ui/runs/{run_id}/state", headers=GLOBEX)).status_code == 404
+
     viewer = await page_server.browser.new_context(extra_http_headers=ACME)
     page = await viewer.new_page()
     await page.goto(f"{page_server.url}/ui/runs/{run_id}")

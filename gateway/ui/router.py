@@ -15,8 +15,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from client.ui_links import MAX_TICKET_LENGTH
 from gateway.deps import Client, Settings
 from gateway.event_stream import follow_run
 from gateway.history_events import parse_cursor
@@ -24,7 +26,15 @@ from gateway.models import TaskAnswerBody
 from gateway.respond import respond
 from gateway.runs_access import describe_run
 from gateway.ui.run_history import RunHistory, pinned_definition
-from gateway.ui.session import Viewer, page_path, require_page_header, store_session, viewer
+from gateway.ui.session import (
+    COOKIE,
+    Viewer,
+    from_link,
+    page_path,
+    require_page_header,
+    store_session,
+    viewer,
+)
 from gateway.ui.state import FinishedStates, definition_of, run_state, step_detail
 from segments.layout import layout
 from workflows.contract import TaskAnswer, parse_answer
@@ -46,19 +56,44 @@ class PageAnswer(TaskAnswerBody):
 router = APIRouter(prefix="/ui/runs", tags=["run page"])
 
 
-async def _allowed(request: Request, client: Client, run_id: str, *, allow_link: bool = False) -> Viewer:
-    who = viewer(request, run_id, allow_link=allow_link)
+async def _allowed(request: Request, client: Client, run_id: str) -> Viewer:
+    who = viewer(request, run_id)
     await describe_run(client, run_id, who.tenant)
     return who
 
 
+class SessionRequest(BaseModel):
+    ticket: str = Field(min_length=1, max_length=MAX_TICKET_LENGTH)
+
+
 @router.get("/{run_id}", response_class=HTMLResponse, summary="The run page (HTML)")
 async def run_page(run_id: str, request: Request, client: Client) -> HTMLResponse:
-    who = await _allowed(request, client, run_id, allow_link=True)
-    boot = json.dumps({"run_id": run_id, "base": page_path(run_id), "user": who.user})
+    """With a bearer token, only that tenant's run (else 404). Without any credential the page
+    itself is served (it holds nothing but the id in its URL): its script logs in with the
+    link's `#ticket=` fragment, or says how to get a link."""
+    who: Viewer | None = None
+    if request.headers.get("authorization") or request.cookies.get(COOKIE):
+        try:
+            who = await _allowed(request, client, run_id)
+        except HTTPException as err:
+            if err.status_code != status.HTTP_401_UNAUTHORIZED:
+                raise
+    boot = json.dumps({"run_id": run_id, "base": page_path(run_id)})
     text = (ASSETS / "run.html").read_text().replace("{{BOOT}}", html.escape(boot, quote=True))
     text = text.replace("{{RUN_ID}}", html.escape(run_id))
-    response = HTMLResponse(text, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"})
+    headers = {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    response = HTMLResponse(text, headers=headers)
+    if who is not None:
+        store_session(response, request, who)
+    return response
+
+
+@router.post("/{run_id}/session", summary="Exchange a link's ticket for the page's session cookie")
+async def session(run_id: str, body: SessionRequest, request: Request, client: Client) -> JSONResponse:
+    require_page_header(request)
+    who = from_link(request, run_id, body.ticket)
+    await describe_run(client, run_id, who.tenant)
+    response = JSONResponse({"run_id": run_id, "user": who.user})
     store_session(response, request, who)
     return response
 
@@ -78,7 +113,7 @@ async def run_graph(run_id: str, request: Request, client: Client) -> dict[str, 
 
 @router.get("/{run_id}/state", summary="Each step's state and visits, open tasks, links")
 async def state(run_id: str, request: Request, client: Client) -> dict[str, Any]:
-    who = viewer(request, run_id, allow_link=False)
+    who = viewer(request, run_id)
     description = await describe_run(client, run_id, who.tenant)
     finished: FinishedStates | None = getattr(request.app.state, "ui_finished_states", None)
     if finished is None:

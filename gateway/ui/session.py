@@ -1,8 +1,10 @@
 """Who is looking at a run page: a signed link, the page's session cookie, or a tenant's token.
 
-Opening `/ui/runs/{id}?ticket=…` (the link `segments open` prints) or sending a tenant's bearer
-token sets an HttpOnly cookie holding a fresh signed ticket, scoped to that run's page path; the
-page's own requests (state, events, answers) then carry the cookie. A ticket names the run, its
+The link `segments open` prints is `/ui/runs/{id}#ticket=…`: the ticket sits in the fragment,
+which browsers never send, so it stays out of access logs, proxies and Referer headers. The
+page's script posts it once to `/ui/runs/{id}/session`; that, or a tenant's bearer token on the
+page itself, sets an HttpOnly cookie holding a fresh signed ticket scoped to that run's page
+path, and the page's own requests (state, events, answers) carry the cookie. A ticket names the run, its
 tenant, and optionally the user it answers tasks as. Anything else is a 401; a ticket or token
 for another run or tenant is the same 404 as a run that does not exist.
 """
@@ -51,13 +53,16 @@ def _from_ticket(request: Request, run_id: str, text: str) -> Ticket:
     return ticket
 
 
-def viewer(request: Request, run_id: str, *, allow_link: bool) -> Viewer:
+def from_link(request: Request, run_id: str, text: str) -> Viewer:
+    """The viewer a link's ticket names, with a session cookie to store (401 forged or expired)."""
+    settings: GatewaySettings = request.app.state.settings
+    ticket = _from_ticket(request, run_id, text)
+    return _fresh(request, settings, ticket.run_id, ticket.tenant, ticket.user)
+
+
+def viewer(request: Request, run_id: str) -> Viewer:
     """The caller of a page request; raises 401 without any credential."""
     settings: GatewaySettings = request.app.state.settings
-    link = request.query_params.get("ticket") if allow_link else None
-    if link:
-        ticket = _from_ticket(request, run_id, link)
-        return _fresh(request, settings, ticket.run_id, ticket.tenant, ticket.user)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token:

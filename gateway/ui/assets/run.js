@@ -17,10 +17,6 @@
   let refreshing = false;
   let again = false;
 
-  if (location.search.includes("ticket=")) {
-    history.replaceState(null, "", location.pathname);  // the link's ticket is now a cookie
-  }
-
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -365,13 +361,28 @@
     }
   }
 
+  // A link from `segments open` carries its ticket in the fragment (never sent to any server by
+  // the browser); it is exchanged once for the page's session cookie and removed from the URL.
+  async function login() {
+    const match = /(?:^#|&)ticket=([^&]+)/.exec(location.hash);
+    if (!match) return;
+    history.replaceState(null, "", location.pathname);
+    const response = await fetch(base + "/session", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-Segments-UI": "1" },
+      body: JSON.stringify({ ticket: decodeURIComponent(match[1]) }),
+    });
+    if (!response.ok) throw new Error(await reason(response));
+  }
+
   async function start() {
     // The graph is drawn as soon as it arrives; states fill in when /state answers (for a run
     // that has ended, that is a worker replaying its history once).
     const t0 = performance.now();
-    const state = getJson("/state");
-    state.catch(() => {});
     try {
+      await login();
+      const state = getJson("/state");
+      state.catch(() => {});
       draw(await getJson("/graph"));
       document.body.dataset.drawnMs = String(Math.round(performance.now() - t0));
       document.body.dataset.drawn = "1";
@@ -380,7 +391,9 @@
       document.body.dataset.ready = "1";
       if (!lastState.finished) listen();
     } catch (e) {
-      document.getElementById("phase").textContent = "cannot load: " + e.message;
+      const phase = document.getElementById("phase");
+      phase.textContent = "cannot load: " + e.message;
+      phase.dataset.phase = "error";
       document.body.dataset.ready = "error";
     }
   }
