@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.plugin import SimplePlugin
+from temporalio.worker import Interceptor as WorkerInterceptor
+from temporalio.worker import ReplayerConfig, Worker, WorkerConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.connections import Endpoints
@@ -37,33 +39,18 @@ from client.settings import ConnectionSettings
 from client.tracing import worker_interceptors
 from segments.builtin_types import default_catalog
 from segments.catalog import Catalog
-from segments.registry import use_catalog
+from workflows import catalogs
 from workflows.branch_workflow import SegmentBranchWorkflow
 from workflows.segment_workflow import SegmentWorkflow
 
 log = logging.getLogger("segments.worker")
 
-PASSTHROUGH_MODULES = (
-    "segments",
-    "jsonata",
-    "jsonschema",
-    "referencing",
-    "re2",
-    "activities",
-    "workflows.interpreter",
-    "workflows.step_runners",
-    "workflows.errors",
-    "workflows.search_attributes",
-    "workflows.human_tasks",
-    "workflows.task_board",
-    "workflows.task_relay",
-    "workflows.parallel",
-    "workflows.branch_input",
-    "workflows.join_policy",
-    "workflows.switch",
-    "workflows.subworkflow",
-)
-"""Pure, deterministic modules imported once instead of once per workflow run in the sandbox."""
+PURE_PACKAGES = ("segments", "activities", "jsonata", "jsonschema", "referencing", "re2")
+"""Packages whose code workflows run but which define no workflow: the pure language (and the
+activities' contracts) and the libraries it evaluates with. They are loaded once, outside the
+sandbox; inside it, jsonata and jsonschema would be re-imported per run and behave differently
+under its restrictions. Workflow modules pass their own imports through with
+`workflow.unsafe.imports_passed_through()`."""
 
 WORKFLOWS: Sequence[type] = (SegmentWorkflow, SegmentBranchWorkflow)
 
@@ -105,28 +92,74 @@ def build_components(plugins: list[str] | None = None) -> WorkerComponents:
     return components
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox the worker (and the replay tests) run workflows in."""
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-    )
+class SegmentsPlugin(SimplePlugin):
+    """Everything a segments worker runs, as one temporalio plugin: the workflows, this worker's
+    activities, the heartbeat and tracing interceptors, and the sandbox. Used by `create_worker`,
+    by tests and benches, and by the `Replayer` (which then replays against this catalog).
+
+    The sandbox needs no hand-kept list: workflow modules import the pure code they use inside
+    `workflow.unsafe.imports_passed_through()`, so it is loaded once, not once per run."""
+
+    def __init__(
+        self,
+        components: WorkerComponents | None = None,
+        interceptors: Sequence[WorkerInterceptor] | None = None,
+    ) -> None:
+        self.components = components or build_components()
+        given = [HeartbeatInterceptor(), *worker_interceptors()] if interceptors is None else interceptors
+        super().__init__(
+            "segments.SegmentsPlugin",
+            workflows=list(WORKFLOWS),
+            activities=self.components.activities,
+            interceptors=list(given),
+            workflow_runner=SandboxedWorkflowRunner(
+                restrictions=SandboxRestrictions.default.with_passthrough_modules(*PURE_PACKAGES)
+            ),
+        )
+        self._queues: list[str] = []
+
+    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
+        config = super().configure_worker(config)
+        catalogs.register(config["task_queue"], self.components.catalog)
+        self._queues.append(config["task_queue"])
+        return config
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        catalogs.use_for_replay(self.components.catalog)
+        return super().configure_replayer(config)
+
+    async def run_worker(self, worker: Worker, next: Callable[[Worker], Awaitable[None]]) -> None:
+        try:
+            await super().run_worker(worker, next)
+        finally:
+            for queue in self._queues:
+                catalogs.unregister(queue, self.components.catalog)
+
+    async def aclose(self) -> None:
+        """Closes the activities' HTTP clients."""
+        for close in self.components.closers:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
 
 
 def create_worker(
-    client: Client, task_queue: str, components: WorkerComponents | None = None, **worker_options: Any
+    client: Client,
+    task_queue: str,
+    components: WorkerComponents | None = None,
+    *,
+    plugin: SegmentsPlugin | None = None,
+    **worker_options: Any,
 ) -> Worker:
-    components = components or build_components()
-    use_catalog(components.catalog)
-    worker_options.setdefault("interceptors", [HeartbeatInterceptor(), *worker_interceptors()])
+    """A worker with `SegmentsPlugin` (built from `components`, unless `plugin` is given)."""
+    plugin = plugin or SegmentsPlugin(components, worker_options.pop("interceptors", None))
     # heartbeats reach the server at most this often: cancellations arrive within about a second
     worker_options.setdefault("max_heartbeat_throttle_interval", timedelta(seconds=1))
     worker_options.setdefault("default_heartbeat_throttle_interval", timedelta(seconds=1))
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=list(WORKFLOWS),
-        activities=components.activities,
-        workflow_runner=workflow_runner(),
+        plugins=[plugin, *worker_options.pop("plugins", [])],
         graceful_shutdown_timeout=timedelta(seconds=30),
         **worker_options,
     )
@@ -137,16 +170,13 @@ async def running_worker(
     client: Client, task_queue: str, components: WorkerComponents | None = None, **worker_options: Any
 ) -> AsyncIterator[Worker]:
     """A worker polling `task_queue` for the duration of the block (tests, examples, benches)."""
-    components = components or build_components()
-    worker = create_worker(client, task_queue, components, **worker_options)
+    plugin = SegmentsPlugin(components, worker_options.pop("interceptors", None))
+    worker = create_worker(client, task_queue, plugin=plugin, **worker_options)
     try:
         async with worker:
             yield worker
     finally:
-        for close in components.closers:
-            result = close()
-            if asyncio.iscoroutine(result):
-                await result
+        await plugin.aclose()
 
 
 async def serve(settings: ConnectionSettings) -> None:
@@ -154,8 +184,8 @@ async def serve(settings: ConnectionSettings) -> None:
     missing = await missing_setup(client, settings.namespace)
     if missing:  # better said now than as a failure of every run's first workflow task
         raise RuntimeError(missing)
-    components = build_components()
-    worker = create_worker(client, settings.task_queue, components)
+    plugin = SegmentsPlugin()
+    worker = create_worker(client, settings.task_queue, plugin=plugin)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -165,17 +195,14 @@ async def serve(settings: ConnectionSettings) -> None:
         settings.task_queue,
         settings.address,
         settings.namespace,
-        ", ".join(components.catalog.type_ids),
+        ", ".join(plugin.components.catalog.type_ids),
     )
     run_task = asyncio.create_task(worker.run())
     await stop.wait()
     log.info("stopping: running activities get up to 30 s to finish")
     await worker.shutdown()
     await run_task
-    for close in components.closers:
-        result = close()
-        if asyncio.iscoroutine(result):
-            await result
+    await plugin.aclose()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

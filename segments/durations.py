@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from segments.errors import SegmentError
+
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
     r"(?:T(?=\d)(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?"
@@ -12,7 +14,7 @@ _DURATION = re.compile(
 )
 
 
-class DurationError(ValueError):
+class DurationError(SegmentError, ValueError):
     """A string that is not an ISO 8601 duration this engine understands."""
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from jsonata import Jsonata
 from jsonata.jexception import JException
 
+from segments.errors import SegmentError
+
 MAX_EVAL_STEPS = 200_000
 """Evaluation steps one expression may take before it is stopped."""
 MAX_DEPTH = 150
@@ -35,7 +37,7 @@ TEMPLATE = re.compile(r"\{%(.*?)%\}", re.DOTALL)
 _STEP_REFERENCE = re.compile(r"(?<![\w$.])steps\s*\.\s*(?:`([^`]+)`|([A-Za-z_][\w]*))")
 
 
-class ExpressionError(Exception):
+class ExpressionError(SegmentError):
     """An expression that does not compile or fails while evaluating."""
 
     def __init__(self, message: str, expression: str) -> None:

@@ -12,10 +12,12 @@ import os
 import sys
 from collections.abc import Mapping
 
+from segments.errors import SegmentError
+
 PLUGINS_ENV = "SEGMENTS_PLUGINS"
 
 
-class PluginError(RuntimeError):
+class PluginError(SegmentError, RuntimeError):
     """A module named in SEGMENTS_PLUGINS cannot be imported or has no register(registry)."""
 
 

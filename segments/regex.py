@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import re2
 
+from segments.errors import SegmentError
+
 MAX_PATTERN_LENGTH = 1_000
 _MAX_MEMORY = 8 << 20
 """RE2's memory budget for one compiled pattern (bytes): bounds the automaton it builds."""
@@ -24,7 +26,7 @@ class CompiledRegex(Protocol):
     def split(self, string: str, maxsplit: int = 0) -> list[str]: ...
 
 
-class RegexUnsupported(ValueError):
+class RegexUnsupported(SegmentError, ValueError):
     """A pattern RE2 cannot run (backreferences, lookaround, or too large)."""
 
 

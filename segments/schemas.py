@@ -31,6 +31,7 @@ import referencing.exceptions
 from jsonschema.exceptions import SchemaError, ValidationError
 from referencing.jsonschema import DRAFT202012, specification_with
 
+from segments.errors import SegmentError
 from segments.regex import CompiledRegex, RegexUnsupported, compile_regex
 
 MAX_SCHEMA_STEPS = 50_000
@@ -42,7 +43,7 @@ _VALUE_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
 _ROOT_URI = "urn:segments:schema"
 
 
-class SchemaCheckError(Exception):
+class SchemaCheckError(SegmentError):
     """A schema that cannot be used, or a check that went past its bound. The message is safe
     to show: it names a keyword and a path, never a value."""
 

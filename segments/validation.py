@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from segments.catalog import Catalog
 from segments.dialects import LLMTEAM, detect_dialect
+from segments.errors import SegmentError
 from segments.expression_roots import ROOT_NAMES, unknown_root_names
 from segments.expressions import (
     ExpressionError,
@@ -46,7 +47,7 @@ class Problem:
         return {"path": self.path, "message": self.message}
 
 
-class InvalidSegment(Exception):
+class InvalidSegment(SegmentError):
     """A definition with problems; `problems` lists each one."""
 
     def __init__(self, segment_id: str | None, problems: list[Problem]) -> None:

@@ -12,8 +12,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from segments.builtin_types import default_catalog
-from segments.registry import use_catalog
-from worker import WORKFLOWS, build_components, workflow_runner
+from worker import SegmentsPlugin, build_components
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -24,10 +23,14 @@ def test_the_corpus_is_not_empty() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
-    use_catalog(build_components(plugins=[]).catalog)
+    """With the worker's own plugin: the same workflows, sandbox and catalog as a worker."""
     history = WorkflowHistory.from_json(f"replay-{path.stem}", json.loads(path.read_text()))
-    replayer = Replayer(workflows=list(WORKFLOWS), workflow_runner=workflow_runner())
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    plugin = SegmentsPlugin(build_components(plugins=[]))
+    try:
+        replayer = Replayer(workflows=[], plugins=[plugin])
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    finally:
+        await plugin.aclose()
     assert result.replay_failure is None
 
 

@@ -19,9 +19,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from segments.models import SegmentDefinition
-    from segments.registry import worker_catalog
     from workflows.batch_items import BatchItems, branch_output
     from workflows.branch_input import BRANCH_WORKFLOW_NAME, BranchInput
+    from workflows.catalogs import worker_catalog
     from workflows.contract import PAUSE_SIGNAL, RESPOND, RESUME_SIGNAL, STATUS_QUERY
     from workflows.errors import StepFailure
     from workflows.interpreter import BranchScope, Interpreter

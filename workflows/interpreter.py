@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from temporalio import workflow
 
-from activities.contracts import RunInfo
+from activities.contracts import ERROR_CONFIG, ERROR_EXPRESSION, RunInfo
 from segments.catalog import Catalog, StepType
 from segments.expressions import EvalClock, ExpressionError, evaluate, evaluate_output, render
 from segments.graph import Graph
@@ -329,7 +329,7 @@ class Interpreter:
                 step.step_id,
                 step.type,
                 f"config: {err.message} in '{err.expression}'",
-                "ExpressionError",
+                ERROR_EXPRESSION,
                 self.scope.path,
             ) from None
         except ValidationError as err:
@@ -340,7 +340,7 @@ class Interpreter:
                 step.step_id,
                 step.type,
                 f"config after templates: {details}",
-                "StepConfigError",
+                ERROR_CONFIG,
                 self.scope.path,
             ) from None
         return await runner(self, step, step_type, config, visit)

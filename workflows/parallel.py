@@ -30,6 +30,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError
 
+from activities.contracts import ERROR_CONFIG, ERROR_EXPRESSION
 from segments.catalog import StepType
 from segments.expressions import ExpressionError
 from segments.models import Step
@@ -124,7 +125,7 @@ def _join_config(interp: Interpreter, split: Step, join_id: str) -> ParallelJoin
             split.step_id,
             split.type,
             f"config of its join '{join_id}': {err}",
-            "StepConfigError",
+            ERROR_CONFIG,
             interp.scope.path,
         ) from None
 
@@ -167,7 +168,7 @@ def _items(interp: Interpreter, step: Step, expression: str) -> list[Any]:
         value = interp.evaluate(expression, step.step_id)
     except ExpressionError as err:
         raise StepFailure(
-            step.step_id, step.type, f"items: {err.message}", "ExpressionError", interp.scope.path
+            step.step_id, step.type, f"items: {err.message}", ERROR_EXPRESSION, interp.scope.path
         ) from None
     return [] if value is None else value if isinstance(value, list) else [value]
 

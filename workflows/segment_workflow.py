@@ -17,15 +17,15 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import CAPTURE_ENV_ACTIVITY, RunInfo
+    from activities.contracts import CAPTURE_ENV_ACTIVITY, ERROR_EXPRESSION, RunInfo
     from segments.dialects import detect_dialect
     from segments.dialects.loader import parse_any
     from segments.expressions import ExpressionError
     from segments.hashing import definition_hash
     from segments.models import SegmentDefinition
-    from segments.registry import worker_catalog
     from segments.schemas import SchemaCheckError, schema_mismatches
     from segments.validation import InvalidSegment, parse_definition
+    from workflows.catalogs import worker_catalog
     from workflows.continue_as_new import (
         carried_arrival,
         carried_problem,
@@ -156,7 +156,7 @@ class SegmentWorkflow:
         except ExpressionError as err:
             self._fail(f"output: {err.message}")
             raise ApplicationError(
-                f"output: {err.message} in '{err.expression}'", type="ExpressionError", non_retryable=True
+                f"output: {err.message} in '{err.expression}'", type=ERROR_EXPRESSION, non_retryable=True
             ) from None
         except ApplicationError as err:
             self._fail(err.message)

@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
+from activities.contracts import ERROR_EXPRESSION
 from segments.catalog import StepType
 from segments.durations import parse_duration
 from segments.expressions import ExpressionError
@@ -57,7 +58,7 @@ async def run_condition(
         value = interp.evaluate(config["expression"], step.step_id)
     except ExpressionError as err:
         raise StepFailure(
-            step.step_id, step.type, f"expression: {err.message}", "ExpressionError", interp.scope.path
+            step.step_id, step.type, f"expression: {err.message}", ERROR_EXPRESSION, interp.scope.path
         ) from None
     if value is None:
         value = False
@@ -66,7 +67,7 @@ async def run_condition(
             step.step_id,
             step.type,
             f"expression must give true or false, but gave {type(value).__name__} {value!r}",
-            "ExpressionError",
+            ERROR_EXPRESSION,
             interp.scope.path,
         )
     return StepOutcome(value, "true" if value else "false")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segments.dialects.llmteam.jsonata_text import literal, path_keys, string, with_helpers
+from segments.errors import SegmentError
 
 MAX_LENGTH = 1000
 # llmteam's FORBIDDEN_PATTERNS: a match makes the condition false before it is evaluated.
@@ -59,7 +60,7 @@ _EQ = "function($a, $b){ ($x := $type($a) = 'boolean' and $type($b) = 'number' ?
 _IN = "function($a, $b){ $type($b) = 'string' ? ($type($a) = 'string' ? $contains($b, $a) : null) : $type($b) = 'array' ? $a in $b : $type($b) = 'object' ? ($type($a) in ['object', 'array'] ? null : $a in $keys($b)) : null }"  # noqa: E501
 
 
-class ConditionError(ValueError):
+class ConditionError(SegmentError, ValueError):
     """A condition whose literal is not JSON (a Python set, say): it cannot be carried over."""
 
 

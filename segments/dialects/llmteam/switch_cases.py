@@ -16,9 +16,10 @@ import ast
 from typing import Any
 
 from segments.dialects.llmteam.jsonata_text import literal, string
+from segments.errors import SegmentError
 
 
-class UnsafeCase(ValueError):
+class UnsafeCase(SegmentError, ValueError):
     """A case expression outside the safe subset."""
 
 

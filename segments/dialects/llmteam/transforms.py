@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segments.dialects.llmteam.jsonata_text import literal, path_keys, string, with_helpers
+from segments.errors import SegmentError
 
 _ARRAY_PART = re.compile(r"(\w+)\[(\d+)\]")
 _JSONPATH_STEP = re.compile(r"\.(\*|[A-Za-z_][\w-]*)|\[(\*|\d+|'[^']*'|\"[^\"]*\")\]")
 
 
-class TransformError(ValueError):
+class TransformError(SegmentError, ValueError):
     """A transform this importer cannot carry over faithfully (e.g. a JSONPath beyond the subset)."""
 
 
