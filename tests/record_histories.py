@@ -146,6 +146,31 @@ async def enrich_items_map(client: Client) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def batched_map(client: Client) -> WorkflowHandle[Any, Any]:
+    """A map in batches of two (patch `map-batches`), one item failing under `collect`."""
+    segment = {
+        "segment_id": "batched_map",
+        "steps": [
+            {
+                "step_id": "split",
+                "type": "parallel_split",
+                "config": {"items": "input.items", "batch_size": 2},
+            },
+            {
+                "step_id": "check",
+                "type": "transform",
+                "config": {"expression": "item = 3 ? $error('bad') : item * 10"},
+            },
+            {"step_id": "join", "type": "parallel_join", "config": {"on_branch_error": "collect"}},
+        ],
+        "edges": [{"source": "split", "target": "check"}, {"source": "check", "target": "join"}],
+        "output": "{% steps.join.output %}",
+    }
+    handle = await _start(client, "batched_map", segment, {"items": [1, 2, 3, 4, 5]})
+    await handle.result()
+    return handle
+
+
 async def branch_tasks(client: Client) -> WorkflowHandle[Any, Any]:
     from tests.test_branch_tasks import DOCS, REVIEW_EACH
 
@@ -289,6 +314,7 @@ SCENARIOS: dict[str, Scenario] = {
     "order_rejected_by_signal": order_rejected_by_signal,
     "enrich_items_map": enrich_items_map,
     "branch_tasks": branch_tasks,
+    "batched_map": batched_map,
     "continued_as_new": continued_as_new,
     "pinned_by_client": pinned_by_client,
     "pinned_by_workflow": pinned_by_workflow,
