@@ -61,9 +61,24 @@ async def _open_tasks(http: httpx.AsyncClient, run_id: str) -> list[str]:
     return [t["task_id"] for t in (await http.get(f"/runs/{run_id}/tasks")).json()["open_tasks"]]
 
 
+CHILD_SEGMENT: dict[str, Any] = {
+    "segment_id": "page_child",
+    "version": "1",
+    "steps": [
+        {"step_id": "double", "type": "transform", "config": {"expression": "input.n * 2"}},
+        {"step_id": "describe", "type": "transform", "config": {"expression": "'twice: ' & $string(prev)"}},
+    ],
+    "edges": [{"source": "double", "target": "describe"}],
+}
+
+
 @pytest.fixture(scope="module")
-async def page_server(client: Client) -> AsyncIterator[PageServer]:
+async def page_server(client: Client, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PageServer]:
     mp = pytest.MonkeyPatch()
+    store = tmp_path_factory.mktemp("page-definitions")
+    (store / "page_child").mkdir()
+    (store / "page_child" / "1.json").write_text(json.dumps(CHILD_SEGMENT))
+    mp.setenv("SEGMENTS_DEFINITIONS_DIR", str(store))
     async with serve_standins(openai_port=0, api_port=0) as standins:
         for key, value in standins.env().items():
             mp.setenv(key, value)
@@ -306,4 +321,40 @@ async def test_a_maps_branches_are_counted_and_listed_in_place(page_server: Page
         "#step-detail .branches li", "items => items.map(i => i.dataset.branch)"
     )
     assert sorted(branches) == [f"{run_id}/price[{i}]" for i in range(3)]
+    await context.close()
+
+
+async def test_a_subworkflow_steps_run_expands_in_place(page_server: PageServer) -> None:
+    segment = {
+        "segment_id": "page_parent",
+        "version": "1",
+        "steps": [
+            {"step_id": "start", "type": "transform", "config": {"expression": "{'n': 21}"}},
+            {
+                "step_id": "call",
+                "type": "subworkflow",
+                "config": {
+                    "segment_ref": {"segment_id": "page_child", "version": "1"},
+                    "input": "{% prev %}",
+                },
+            },
+        ],
+        "edges": [{"source": "start", "target": "call"}],
+    }
+    async with httpx.AsyncClient(base_url=page_server.url, headers=ACME, timeout=30) as http:
+        started = await http.post("/runs", json={"segment": segment, "input": {}})
+        assert started.status_code == 201, started.text
+        run_id = started.json()["run_id"]
+        assert await eventually(lambda: _finished(http, run_id), timeout=120)
+    context = await page_server.browser.new_context(extra_http_headers=ACME)
+    page = await context.new_page()
+    await page.goto(f"{page_server.url}/ui/runs/{run_id}")
+    await page.wait_for_selector('body[data-ready="1"]', timeout=WAIT_MS)
+    assert await page.locator("g.node").count() == 2  # the child's steps are not on the parent's graph
+    await _state(page, "call", "done")
+    await page.click('g.node[data-step="call"]')
+    run = page.locator(f'#step-detail .branches li[data-branch="{run_id}/call"]')
+    await run.wait_for(timeout=WAIT_MS)
+    steps = await run.locator(".substeps li").evaluate_all("items => items.map(i => i.dataset.step)")
+    assert steps == ["double", "describe"]
     await context.close()

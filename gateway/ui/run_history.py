@@ -54,6 +54,8 @@ class ChildRun:
     state: str = "starting"
     started_at: str | None = None
     closed_at: str | None = None
+    workflow_type: str = ""
+    """`SegmentBranchWorkflow` for a branch, `SegmentWorkflow` for a subworkflow step's run."""
 
 
 @dataclass
@@ -111,8 +113,11 @@ class _Reader:
         elif kind.startswith("activity_task_"):
             await self._activity_progress(event, kind)
         elif kind == "start_child_workflow_execution_initiated_event_attributes":
-            child_id = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
-            self.out.children[child_id] = ChildRun(child_id, started_at=_time(event))
+            initiated = event.start_child_workflow_execution_initiated_event_attributes
+            child_id = initiated.workflow_id
+            self.out.children[child_id] = ChildRun(
+                child_id, started_at=_time(event), workflow_type=initiated.workflow_type.name
+            )
         elif kind.startswith(("child_workflow_execution_", "start_child_workflow_execution_")):
             attrs = getattr(event, kind)
             execution = getattr(attrs, "workflow_execution", None)

@@ -18,6 +18,7 @@ from gateway.ui.run_history import ChildRun, RunHistory, read_run_history
 from gateway.ui.run_view import BranchStatus, step_states
 from segments.graph import SPLIT_TYPE, Graph
 from segments.models import SegmentDefinition
+from workflows.contract import BRANCH_WORKFLOW
 
 MAX_BRANCHES_QUERIED = 50
 BRANCH_QUERY_TIMEOUT = timedelta(seconds=5)
@@ -71,7 +72,13 @@ async def _branch_status(client: SegmentsClient, run_id: str, child: ChildRun) -
 
 
 async def branch_statuses(client: SegmentsClient, run_id: str, history: RunHistory) -> list[BranchStatus]:
-    children = [c for c in history.children.values() if c.workflow_id.startswith(run_id + "/")]
+    """The branches of the run's splits (not the runs of its subworkflow steps: those run other
+    definitions, whose steps are not on this graph)."""
+    children = [
+        c
+        for c in history.children.values()
+        if c.workflow_id.startswith(run_id + "/") and c.workflow_type == BRANCH_WORKFLOW
+    ]
     return list(
         await asyncio.gather(*(_branch_status(client, run_id, c) for c in children[:MAX_BRANCHES_QUERIED]))
     )
@@ -122,6 +129,39 @@ async def _compute_state(
     }
 
 
+SUBWORKFLOW_TYPE = "subworkflow"
+
+
+def _record(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record.get(k) for k in ("step_id", "visit", "port")}
+
+
+async def _subworkflow_runs(
+    client: SegmentsClient, run_id: str, step_id: str, history: RunHistory
+) -> list[dict[str, Any]]:
+    """The runs a subworkflow step started (one per visit), each with its own steps, in place."""
+    runs = [
+        c
+        for c in history.children.values()
+        if c.workflow_type != BRANCH_WORKFLOW
+        and c.workflow_id.startswith(run_id + "/")
+        and (c.workflow_id.endswith("/" + step_id) or f"/{step_id}#" in c.workflow_id)
+    ][:MAX_BRANCHES_QUERIED]
+    statuses = await asyncio.gather(*(_branch_status(client, run_id, c) for c in runs))
+    return [
+        {
+            **asdict(b.child),
+            "web_ui": client.web_ui_link(b.child.workflow_id),
+            "phase": (b.status or {}).get("phase"),
+            "steps": [
+                {k: r.get(k) for k in ("step_id", "visit", "port")}
+                for r in (b.status or {}).get("steps_done") or []
+            ],
+        }
+        for b in statuses
+    ]
+
+
 async def step_detail(client: SegmentsClient, run_id: str, step_id: str) -> dict[str, Any]:
     """Everything the side panel shows for one step: config, visits with timing, tasks, branches."""
     view, history = await asyncio.gather(query_status(client, run_id), read_run_history(client, run_id))
@@ -142,8 +182,10 @@ async def step_detail(client: SegmentsClient, run_id: str, step_id: str) -> dict
         children = [
             {**asdict(c), "web_ui": client.web_ui_link(c.workflow_id)}
             for c in history.children.values()
-            if c.workflow_id.startswith(run_id + "/")
+            if c.workflow_id.startswith(run_id + "/") and c.workflow_type == BRANCH_WORKFLOW
         ]
+    elif step.type == SUBWORKFLOW_TYPE:
+        children = await _subworkflow_runs(client, run_id, step_id, history)
     return {
         "step_id": step_id,
         "name": step.label,

@@ -332,13 +332,21 @@
       out.appendChild(ul);
     }
     if (detail.branches.length) {
-      out.appendChild(el("div", { class: "muted" }, "branches (child workflows)"));
+      out.appendChild(el("div", { class: "muted" },
+        detail.type === "subworkflow" ? "runs of the subworkflow" : "branches (child workflows)"));
       const ul = el("ul", { class: "instances branches" });
       for (const branch of detail.branches) {
         const li = el("li", { "data-branch": branch.workflow_id });
         const a = el("a", { href: branch.web_ui, target: "_blank", rel: "noopener" }, branch.workflow_id);
         li.appendChild(a);
-        li.appendChild(document.createTextNode(" " + branch.state));
+        li.appendChild(document.createTextNode(" " + (branch.phase || branch.state)));
+        if (branch.steps) {  // a subworkflow's run: its own steps, in place
+          const inner = el("ul", { class: "instances substeps" });
+          for (const s of branch.steps) {
+            inner.appendChild(el("li", { "data-step": s.step_id }, s.step_id + " #" + s.visit + " → " + s.port));
+          }
+          li.appendChild(inner);
+        }
         ul.appendChild(li);
       }
       out.appendChild(ul);
