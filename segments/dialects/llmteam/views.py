@@ -137,6 +137,10 @@ class Views:
             return nullable(out + ".body")
         if kind == "http_action" and port == "status":
             return f"{out}.status"
+        if port == "error" and kind in ("llm_agent", "http_action", "transform", "subworkflow"):
+            # routed by on_error: this engine's {"error": {...}} as llmteam's {"type", "message"}
+            kind_of, message = nullable(out + ".error.type"), nullable(out + ".error.message")
+            return f"{{'type': {kind_of}, 'message': {message}}}"
         if kind in PASS_THROUGH and port != "output":
             return self._guarded_input(step_id)
         if kind == "transform" and port == "output":
