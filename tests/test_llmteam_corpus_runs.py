@@ -92,7 +92,7 @@ async def test_linear(segments: SegmentsClient, world: LlmteamWorld, version: st
     assert result == run["output"]
 
 
-@pytest.mark.parametrize("version", ["v2.0", "v5.3"])
+@pytest.mark.parametrize("version", ["v2.0", "v2.3", "v5.3"])
 async def test_parallel(segments: SegmentsClient, world: LlmteamWorld, version: str) -> None:
     run = run_named(REFERENCE / "parallel.json", "both branches")
     since = _since(world)
@@ -102,11 +102,12 @@ async def test_parallel(segments: SegmentsClient, world: LlmteamWorld, version: 
     assert result == run["output"]
 
 
+@pytest.mark.parametrize("version", ["v2.0", "v2.3", "v5.3"])
 async def test_edge_conditions_take_the_output_edge_where_llmteam_crashed(
-    segments: SegmentsClient, world: LlmteamWorld
+    segments: SegmentsClient, world: LlmteamWorld, version: str
 ) -> None:
-    path = CORPUS / "v5.3" / "edge_conditions.json"
-    recorded = run_named(path, "writer registered")
+    path = CORPUS / version / "edge_conditions.json"
+    recorded = run_named(REFERENCE / "edge_conditions.json", "writer registered")
     assert recorded["status"] == "failed"  # llmteam tested `condition: "error"` first, and it raised
     since = _since(world)
     result = await segments.run(load(path), recorded["input"])
@@ -126,11 +127,12 @@ async def _open_tasks(handle: WorkflowHandle[Any, Any], timeout: float = 60) -> 
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.parametrize("version", ["v2.0", "v2.3", "v5.3"])
 async def test_human_approval_places_on_approval_and_routes_a_rejection(
-    segments: SegmentsClient, world: LlmteamWorld
+    segments: SegmentsClient, world: LlmteamWorld, version: str
 ) -> None:
-    path = CORPUS / "v5.3" / "human_approval.json"
-    approved = run_named(path, "finance approves")
+    path = CORPUS / version / "human_approval.json"
+    approved = run_named(REFERENCE / "human_approval.json", "finance approves")
     since = _since(world)
     handle = await segments.start(load(path), approved["input"])
     (task,) = await _open_tasks(handle)
@@ -138,7 +140,7 @@ async def test_human_approval_places_on_approval_and_routes_a_rejection(
     await segments.respond(handle.id, "approve", "finance", decision="approve", comment="ok")
     assert await handle.result() == approved["output"]
     assert _calls(world, since) == _recorded_calls(approved)
-    assert run_named(path, "finance rejects")["status"] == "failed"  # llmteam: `approved` edge raised
+    assert run_named(REFERENCE / "human_approval.json", "finance rejects")["status"] == "failed"
     handle = await segments.start(load(path), approved["input"])
     await _open_tasks(handle)
     await segments.respond(handle.id, "approve", "finance", decision="reject", comment="over budget")
@@ -155,7 +157,7 @@ async def _signal_approve(client: Client, run_id: str, responder: str) -> None:
     assert done.code == 0, done.stderr
 
 
-@pytest.mark.parametrize("version", ["v2.0", "v5.3"])
+@pytest.mark.parametrize("version", ["v2.0", "v2.3", "v5.3"])
 async def test_order_5000_waits_for_approver_and_places_exactly_one_order(
     client: Client, segments: SegmentsClient, world: LlmteamWorld, version: str
 ) -> None:
@@ -170,7 +172,7 @@ async def test_order_5000_waits_for_approver_and_places_exactly_one_order(
     assert _calls(world, since) == _recorded_calls(recorded)  # one order, the body llmteam sent
 
 
-@pytest.mark.parametrize("version", ["v2.0", "v5.3"])
+@pytest.mark.parametrize("version", ["v2.0", "v2.3", "v5.3"])
 async def test_order_200_places_one_order_without_approval(
     segments: SegmentsClient, world: LlmteamWorld, version: str
 ) -> None:
@@ -186,9 +188,12 @@ async def test_order_200_places_one_order_without_approval(
     assert result == {"response": {"order_id": "PO-1", "placed": True}, "status": 200}
 
 
-async def test_loop_redrafts_where_llmteam_hung(segments: SegmentsClient, world: LlmteamWorld) -> None:
-    path = CORPUS / "v5.3" / "loop.json"
-    assert run_named(path, "redraft")["status"] == "hung"
+@pytest.mark.parametrize("version", ["v2.0", "v2.3", "v5.3"])
+async def test_loop_redrafts_where_llmteam_hung(
+    segments: SegmentsClient, world: LlmteamWorld, version: str
+) -> None:
+    path = CORPUS / version / "loop.json"
+    assert run_named(REFERENCE / "loop.json", "redraft")["status"] == "hung"
     since = _since(world)
     result = await segments.run(load(path), {"topic": "a slogan for tea"})
     assert _prompts(world, since) == [
@@ -198,8 +203,11 @@ async def test_loop_redrafts_where_llmteam_hung(segments: SegmentsClient, world:
     assert result == {"output": {"input": {"input": "FINAL: Tea that tastes like home."}}}
 
 
-async def test_switch_routes_by_the_matching_case(segments: SegmentsClient, world: LlmteamWorld) -> None:
-    path = CORPUS / "v5.3" / "switch.json"
+@pytest.mark.parametrize("version", ["v2.3", "v5.3"])
+async def test_switch_routes_by_the_matching_case(
+    segments: SegmentsClient, world: LlmteamWorld, version: str
+) -> None:
+    path = CORPUS / version / "switch.json"
     recorded = run_named(path, "support ticket")
     since = _since(world)
     result = await segments.run(load(path), recorded["input"])
@@ -209,12 +217,14 @@ async def test_switch_routes_by_the_matching_case(segments: SegmentsClient, worl
     assert result == {"output": {"team": {"input": "support"}}}
 
 
-async def test_subworkflow_runs_the_stored_llmteam_child(segments: SegmentsClient) -> None:
-    path = CORPUS / "v5.3" / "subworkflow.json"
+@pytest.mark.parametrize("version", ["v2.3", "v5.3"])
+async def test_subworkflow_runs_the_stored_llmteam_child(segments: SegmentsClient, version: str) -> None:
+    path = CORPUS / version / "subworkflow.json"
     assert run_named(path, "child not registered")["status"] == "failed"
-    child = run_named(CORPUS / "v5.3" / "enrich_child.json", "alone")
+    child = run_named(CORPUS / version / "enrich_child.json", "alone")
+    alone = await segments.run(load(CORPUS / version / "enrich_child.json"), child["input"])
+    assert alone == child["output"] == {"output": {"customer": "Ada", "tier": "gold"}}
     result = await segments.run(load(path), {"customer": {"name": "Ada", "tier": "gold"}})
-    assert child["output"] == {"output": {"customer": "Ada", "tier": "gold"}}
     assert result == {"output": {"input": {"customer": "Ada", "tier": "gold"}}}
 
 
