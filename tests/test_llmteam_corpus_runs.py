@@ -22,8 +22,8 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 
 from client.api import SegmentsClient
+from segments.builtin_types import default_catalog
 from segments.dialects.loader import validate_any
-from segments.registry import worker_catalog
 from tests.cli_helpers import run_command, server_address
 from tests.llmteam_corpus_support import CORPUS, exports, load, run_named
 from tests.standins.llmteam_world import LlmteamWorld
@@ -79,7 +79,7 @@ RUNNABLE = [p for p in exports() if p.stem != "team"]
 
 @pytest.mark.parametrize("path", RUNNABLE, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_export_validates_except_team(path: Path) -> None:
-    assert validate_any(load(path), worker_catalog()) == []
+    assert validate_any(load(path), default_catalog()) == []
 
 
 @pytest.mark.parametrize("version", ["v2.0", "v2.3", "v5.3"])
