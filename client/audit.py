@@ -4,7 +4,7 @@ The source of truth is the run's Temporal history; payloads are decoded with the
 client's data converter (so the encryption codec applies). Each line is one of these
 `event`s (plus `time`, the history event's time, and `event_id`, its history id):
 
-- `run_started` (workflow_id, run_id, workflow_type, segment_id, tenant_id, identity,
+- `run_started` (workflow_id, temporal_run_id, workflow_type, segment_id, tenant_id, identity,
   task_queue); `run_completed`, `run_failed` (error), `run_cancelled`,
   `run_terminated` (reason, identity), `run_timed_out`, `run_continued_as_new`;
   `cancel_requested` (identity);
@@ -261,7 +261,7 @@ async def audit_records(
             rec |= {
                 "event": "run_started",
                 "workflow_id": workflow_id,
-                "run_id": a.original_execution_run_id,
+                "temporal_run_id": a.original_execution_run_id,
                 "workflow_type": a.workflow_type.name,
                 "segment_id": _dict(arg.get("segment")).get("segment_id"),
                 "tenant_id": arg.get("tenant_id"),
@@ -313,7 +313,7 @@ async def audit_records(
                 "child_workflow_type": c.workflow_type.name,
             }
             children[c.workflow_execution.workflow_id] = info
-            rec |= {"event": "child_started", **info, "child_run_id": c.workflow_execution.run_id}
+            rec |= {"event": "child_started", **info, "child_temporal_run_id": c.workflow_execution.run_id}
         elif kind in _CHILD_ENDS:
             c = getattr(ev, kind)
             child_id = c.workflow_execution.workflow_id
@@ -380,7 +380,7 @@ async def audit_records(
             rec |= {"event": "run_terminated", "reason": _clip(t.reason), "identity": t.identity}
         elif kind == "workflow_execution_continued_as_new_event_attributes":
             new_run = ev.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-            rec |= {"event": "run_continued_as_new", "new_run_id": new_run}
+            rec |= {"event": "run_continued_as_new", "new_temporal_run_id": new_run}
         elif kind in _RUN_ENDS:
             rec["event"] = _RUN_ENDS[kind]
         else:
@@ -409,21 +409,22 @@ _RUN_ENDS = {
 }
 
 
-async def export_audit(client: Client, workflow_id: str, run_id: str | None = None) -> list[Record]:
+async def export_audit(client: Client, workflow_id: str, temporal_run_id: str | None = None) -> list[Record]:
     """The chained audit lines of a run, decoded with `client`'s data converter; write them with
-    `to_jsonl`. Without `run_id`, the whole run: every Temporal run of `workflow_id` from the
+    `to_jsonl`. `workflow_id` is the run's id; with `temporal_run_id`, only that Temporal run
+    (one history) and those after it; without, the whole run: every Temporal run of `workflow_id` from the
     first, following continue-as-new, in one chain."""
     converter = client.data_converter.with_context(
         WorkflowSerializationContext(namespace=client.namespace, workflow_id=workflow_id)
     )
-    if run_id is None:
+    if temporal_run_id is None:
         description = await client.get_workflow_handle(workflow_id).describe()
-        run_id = description.raw_description.workflow_execution_info.first_run_id or None
+        temporal_run_id = description.raw_description.workflow_execution_info.first_run_id or None
     records: list[Record] = []
     while True:
-        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        history = await client.get_workflow_handle(workflow_id, run_id=temporal_run_id).fetch_history()
         records += await audit_records(history.events, converter, workflow_id=workflow_id)
         last = history.events[-1] if history.events else None
         if last is None or not last.HasField("workflow_execution_continued_as_new_event_attributes"):
             return chain(records)
-        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+        temporal_run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id

@@ -190,7 +190,8 @@ async def test_export_of_a_real_encrypted_history() -> None:
         by_event.setdefault(line["event"], []).append(line)
     [started] = by_event["run_started"]
     assert started["segment_id"] == "orders" and started["tenant_id"] == "acme"
-    assert started["workflow_id"] == workflow_id
+    assert started["workflow_id"] == workflow_id  # the run's id; Temporal's own is named as such
+    assert "run_id" not in started and started["temporal_run_id"] != workflow_id
     [scheduled] = by_event["activity_scheduled"]
     assert scheduled["activity_type"] == "http_action" and scheduled["task_id"] == "b[0]/place"
     [done] = by_event["activity_completed"]
