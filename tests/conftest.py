@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +20,18 @@ from workflows.search_attributes import ALL_KEYS
 SHARED_TASK_QUEUE = "segments-tests"
 
 
+_STARTS_ITS_OWN_SERVER = re.compile(r"WorkflowEnvironment|start_local|start_time_skipping")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that needs the Temporal dev server is marked `server`, so `pytest -m "not server"`
-    runs the pure tests alone, in seconds."""
+    """Every test that needs a Temporal server (the shared one, or one the test starts itself) is
+    marked `server`, so `pytest -m "not server"` runs the others alone."""
+    own_server: dict[str, bool] = {}
     for item in items:
-        if "temporal_env" in getattr(item, "fixturenames", ()):
+        path = str(getattr(item, "path", ""))
+        if path not in own_server:
+            own_server[path] = bool(path) and bool(_STARTS_ITS_OWN_SERVER.search(Path(path).read_text()))
+        if "temporal_env" in getattr(item, "fixturenames", ()) or own_server[path]:
             item.add_marker(pytest.mark.server)
 
 
