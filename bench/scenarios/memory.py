@@ -24,11 +24,16 @@ class WorkerProcess:
         self.process = process
 
     async def line(self) -> str:
+        """The worker's next protocol line (`ready` or a number), past any log line the SDK's
+        core writes to the same stdout (a busy machine makes it warn about slow workflow tasks)."""
         assert self.process.stdout is not None
-        raw = await asyncio.wait_for(self.process.stdout.readline(), timeout=120)
-        if not raw:
-            raise RuntimeError("the memory worker exited early")
-        return raw.decode().strip()
+        while True:
+            raw = await asyncio.wait_for(self.process.stdout.readline(), timeout=120)
+            if not raw:
+                raise RuntimeError("the memory worker exited early")
+            text = raw.decode().strip()
+            if text == "ready" or text.isdigit():
+                return text
 
     async def rss_kb(self) -> int:
         assert self.process.stdin is not None
