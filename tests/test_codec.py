@@ -303,8 +303,8 @@ async def test_plaintext_and_compressed_only_payloads_are_refused_when_encryptio
 
 
 async def test_a_zip_bomb_is_refused_within_the_bound() -> None:
-    """256 MiB of zeros in 256 KiB: refused at the 32 MiB bound, never inflated whole."""
-    bomb = Payload(metadata={"encoding": COMPRESSED_ENCODING}, data=_bomb(256 * 1024 * 1024))
+    """128 MiB of zeros in 128 KiB: refused at the 32 MiB bound, never inflated whole."""
+    bomb = Payload(metadata={"encoding": COMPRESSED_ENCODING}, data=_bomb(128 * 1024 * 1024))
     codec = SegmentsCodec({"k1": KEY_A}, "k1")
     sealed_bomb = Payload(
         metadata={"encoding": b"binary/encrypted", "encryption-key-id": b"k1", "compression": b"zlib"},

@@ -129,9 +129,9 @@ async def test_an_error_answer_is_not_quoted_and_409_maps_as_for_http_action() -
 
 
 async def test_a_huge_answer_is_not_read() -> None:
-    """A 400 whose gzip body inflates to 256 MiB: the activity reads a bounded prefix, so its
+    """A 400 whose gzip body inflates to 64 MiB: the activity reads a bounded prefix, so its
     memory stays small (httpx alone would inflate it all to build the error text)."""
-    bomb = gzip.compress(b"A" * (256 * 1024 * 1024), compresslevel=9)
+    bomb = gzip.compress(b"A" * (64 * 1024 * 1024), compresslevel=9)
     with WebhookReceiver() as receiver:
         receiver.respond_next(400, bomb, {"Content-Type": "text/plain", "Content-Encoding": "gzip"})
         tracemalloc.start()
