@@ -75,7 +75,7 @@ async def test_encrypted_run_hides_the_canary_and_the_codec_server_reveals_it(
         "codec-server",
         "--port",
         str(port),
-        env={**os.environ},
+        env={**os.environ, "SEGMENTS_CODEC_SERVER_TOKENS": "codec-tok=default"},
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -84,10 +84,15 @@ async def test_encrypted_run_hides_the_canary_and_the_codec_server_reveals_it(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             for _ in range(100):
                 try:
-                    response = await http.post("/decode", json=started, headers={"X-Namespace": "default"})
+                    response = await http.post(
+                        "/decode",
+                        json=started,
+                        headers={"X-Namespace": "default", "Authorization": "Bearer codec-tok"},
+                    )
                     break
                 except httpx.ConnectError:
                     await asyncio.sleep(0.1)
+            assert (await http.post("/decode", json=started)).status_code == 401  # no token: nothing decoded
         assert response.status_code == 200
         decoded = base64.b64decode(response.json()["payloads"][0]["data"]).decode()
         assert CANARY in decoded
