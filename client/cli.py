@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import sys
@@ -31,9 +32,11 @@ from client.cli_graph import (
     page_link,
     write_graph,
 )
+from client.codec import ENCRYPTED_ENCODING, ENV_KEYS
 from client.namespaces import create_namespace, missing_setup
 from client.settings import ConnectionSettings
 from segments.dialects.loader import load_definition, validate_any
+from segments.models import SegmentDefinition
 from segments.plugins import PluginError
 from segments.validation import InvalidSegment
 from workflows.contract import PHASES
@@ -168,6 +171,12 @@ async def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_schema(args: argparse.Namespace) -> int:
+    """The definition format as JSON Schema: the machine-readable twin of docs/format.md."""
+    _print_json(SegmentDefinition.json_schema())
+    return 0
+
+
 async def _start(args: argparse.Namespace) -> tuple[SegmentsClient, Any]:
     definition = read_json_file(args.file, "definition")
     run_input = parse_input(args.input)
@@ -231,6 +240,31 @@ async def _say_when_waiting_for_people(client: SegmentsClient, run_id: str) -> N
 async def cmd_status(args: argparse.Namespace) -> int:
     client = await _connect(args)
     _print_json(await client.status(args.run_id))
+    return 0
+
+
+ENDED_PHASES = ("completed", "failed", "cancelled")
+
+
+async def cmd_wait(args: argparse.Namespace) -> int:
+    """`wait RUN_ID --phase waiting_human`: until the run reaches the phase (or ends); for scripts."""
+    client = await _connect(args)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.timeout
+    phase = None
+    while loop.time() < deadline:
+        try:
+            phase = (await client.status(args.run_id)).get("phase")
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise
+            phase = None  # between workflow tasks, or not started yet: ask again
+        if phase == args.phase or (phase in ENDED_PHASES and args.phase not in ENDED_PHASES):
+            break
+        await asyncio.sleep(0.5)
+    print(phase)
+    if phase != args.phase:
+        raise CliError(f"run '{args.run_id}' is {phase}, not {args.phase}", EXIT_FAILED)
     return 0
 
 
@@ -440,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=int, default=15, help="how long the link may be opened (default 15)")
     p.add_argument("--no-browser", action="store_true", help="only print the link")
     p.set_defaults(handler=cmd_open)
+    p = sub.add_parser("schema", help="print the JSON Schema of a definition (docs/format.md in JSON)")
+    p.set_defaults(handler=cmd_schema)
 
     start_commands: tuple[tuple[str, Command, str], ...] = (
         ("run", cmd_run, "start a run and wait for its result"),
@@ -471,6 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("run_id")
         p.set_defaults(handler=handler)
 
+    p = sub.add_parser("wait", help="wait until the run reaches a phase (e.g. waiting_human); print it")
+    p.add_argument("run_id")
+    p.add_argument("--phase", required=True, choices=["running", "waiting_human", "paused", *ENDED_PHASES])
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait at most (default 60)")
+    p.set_defaults(handler=cmd_wait)
+
     p = sub.add_parser("audit", help="export a run's audit trail (JSON lines), or verify an export")
     p.add_argument("target", metavar="RUN_ID|verify", help="the run to export, or 'verify'")
     p.add_argument("file", nargs="?", help="with verify: the exported file")
@@ -481,6 +523,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "gateway", help="serve the HTTP gateway for canvas platforms and Slack (see --help)", add_help=False
     )
+    p = sub.add_parser("codec", help="codec keygen: print a new encryption key for SEGMENTS_CODEC_KEYS")
+    p.add_argument("action", choices=["keygen"])
+    p.add_argument("--key-id", default="k1", help="the key's id (default k1)")
+    p.set_defaults(handler=cmd_codec)
     sub.add_parser(
         "codec-server", help="serve the payload codec for the Temporal Web UI (see --help)", add_help=False
     )
@@ -527,6 +573,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def new_codec_key(key_id: str = "k1") -> str:
+    """A fresh 32-byte AES key in the form SEGMENTS_CODEC_KEYS reads: `keyid:base64key`."""
+    return f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
+async def cmd_codec(args: argparse.Namespace) -> int:
+    print(new_codec_key(args.key_id))
+    return 0
+
+
 def _exit(message: str | None, code: int) -> NoReturn:
     """Leave with `code`. os._exit, because the Temporal SDK's native threads can abort a normal
     interpreter shutdown after a failed connection, which would turn exit code 3 into 134."""
@@ -569,6 +625,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         _exit(f"Temporal refused the request: {err.message}", EXIT_FAILED)
     except KeyboardInterrupt:
         _exit("interrupted", 130)
+    except Exception as err:
+        if ENCRYPTED_ENCODING.decode() in str(err):
+            _exit(
+                f"the run's payloads are encrypted and this client has no key for them: set {ENV_KEYS} "
+                "(and SEGMENTS_CODEC_KEY_ID) as the worker has them",
+                EXIT_USAGE,
+            )
+        raise
     _exit(None, code)
 
 

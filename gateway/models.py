@@ -42,6 +42,10 @@ class StartRunRequest(BaseModel):
     segment: dict[str, Any] | None = None
     segment_ref: SegmentRef | None = None
     input: Any = Field(default_factory=dict)
+    options: dict[str, int] | None = Field(
+        None,
+        description="Long-run bounds, at least 20: continue_as_new_after_steps, _after_events",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> StartRunRequest:

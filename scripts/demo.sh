@@ -14,7 +14,7 @@ ADDRESS=localhost:7233
 mkdir -p "$STATE"
 
 stop() {
-  for name in gateway worker standins server; do
+  for name in codec gateway worker standins server; do
     if [ -f "$STATE/$name.pid" ]; then
       kill "$(cat "$STATE/$name.pid")" 2>/dev/null && echo "stopped the $name" || true
       rm -f "$STATE/$name.pid"
@@ -24,6 +24,13 @@ stop() {
 
 if [ "${1:-}" = "stop" ]; then stop; exit 0; fi
 if [ "${1:-}" = "reset" ]; then stop; sleep 1; rm -rf "$STATE"; echo "deleted $STATE/ (the server's database and logs)"; exit 0; fi
+
+CODEC_ARGS=()
+if [ "${1:-}" = "--codec" ]; then   # encrypted payloads, decoded for the Web UI by the codec server
+  shift
+  [ -n "${SEGMENTS_CODEC_KEYS:-}" ] || { echo "--codec needs SEGMENTS_CODEC_KEYS (make one: segments codec keygen)" >&2; exit 2; }
+  CODEC_ARGS=(--ui-codec-endpoint http://localhost:8081)
+fi
 
 EXAMPLE=${1:-examples/pricing_loop.json}
 INPUT=${2:-${EXAMPLE%.json}.input.json}
@@ -46,7 +53,7 @@ else
   echo "starting the embedded Temporal server (log: $STATE/server.log)"
   nohup .venv/bin/temporal server start-dev --db-filename "$STATE/segments.db" --ui-port 8233 \
     --search-attribute SegmentId=Keyword --search-attribute TenantId=Keyword \
-    --search-attribute SegmentPhase=Keyword --log-level warn >"$STATE/server.log" 2>&1 &
+    --search-attribute SegmentPhase=Keyword --log-level warn "${CODEC_ARGS[@]}" >"$STATE/server.log" 2>&1 &
   echo $! >"$STATE/server.pid"
   for _ in $(seq 1 60); do healthy && break; sleep 1; done
   healthy || { echo "the Temporal server did not start; see $STATE/server.log" >&2; exit 1; }
@@ -94,6 +101,13 @@ fi
 echo "starting the HTTP gateway on $SEGMENTS_GATEWAY_URL (log: $STATE/gateway.log)"
 nohup .venv/bin/segments gateway --port 8080 >"$STATE/gateway.log" 2>&1 &
 echo $! >"$STATE/gateway.pid"
+
+if [ ${#CODEC_ARGS[@]} -gt 0 ]; then
+  if [ -f "$STATE/codec.pid" ] && kill -0 "$(cat "$STATE/codec.pid")" 2>/dev/null; then kill "$(cat "$STATE/codec.pid")"; sleep 1; fi
+  echo "starting the codec server on http://localhost:8081 for the Web UI (log: $STATE/codec.log)"
+  nohup .venv/bin/segments codec-server --port 8081 >"$STATE/codec.log" 2>&1 &
+  echo $! >"$STATE/codec.pid"
+fi
 
 links() {   # the run in the Web UI, and its run page (answering as $1 when given)
   echo "Web UI:   http://localhost:8233/namespaces/default/workflows/$RUN_ID"

@@ -97,7 +97,7 @@ async def test_the_readme_trigger_commands(
     process = await asyncio.create_subprocess_exec(
         "bash",
         "-c",
-        f"cd {tmp_path}\n{gateway.replace('--port 8080', f'--port {port}')}",
+        f"cd {tmp_path}\n{gateway.replace('8091', str(port))}",
         env={**os.environ, **shell_env(client, queue)},
         stdout=asyncio.subprocess.DEVNULL,
         stderr=(tmp_path / "gateway.log").open("wb"),
@@ -115,7 +115,7 @@ async def test_the_readme_trigger_commands(
 
             started = await eventually(ready, timeout=60)
             assert started, (tmp_path / "gateway.log").read_text()
-            sent = await run_block(send.replace("localhost:8080", f"127.0.0.1:{port}"), client, queue)
+            sent = await run_block(send.replace("localhost:8091", f"127.0.0.1:{port}"), client, queue)
             assert sent.code == 0, sent.stderr
             first, second = (json.loads(line) for line in sent.stdout.strip().splitlines())
             assert first["created"] is True and second == {**first, "created": False}

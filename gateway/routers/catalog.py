@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+from temporalio.service import RPCError
 
 from gateway.auth import Tenant
 from gateway.deps import Client
@@ -12,6 +14,21 @@ from gateway.models import ProblemModel, ValidationResult
 from segments.models import SegmentDefinition
 
 router = APIRouter(tags=["catalog"])
+
+
+@router.get(
+    "/health",
+    summary="Whether the gateway runs and reaches Temporal (no token: for load balancers, canvases)",
+    responses={503: {"description": "Temporal cannot be reached"}},
+)
+async def health(client: Client) -> JSONResponse:
+    try:
+        reachable = await client.temporal.service_client.check_health()
+    except RPCError:
+        reachable = False
+    return JSONResponse(
+        {"status": "ok" if reachable else "temporal unreachable"}, status_code=200 if reachable else 503
+    )
 
 
 @router.get("/catalog", summary="The step catalog for canvas editors (export_for_ui)")

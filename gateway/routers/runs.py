@@ -15,6 +15,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from client.api import check_run_options
 from gateway.auth import Tenant
 from gateway.definitions import load_definition
 from gateway.deps import Client, Settings
@@ -71,8 +72,15 @@ async def start_run(
         definition = load_definition(settings.definitions_dir, body.segment_ref)
     segment_id = str(definition.get("segment_id", "segment"))
     run_id = idempotent_run_id(segment_id, tenant, idempotency_key) if idempotency_key else None
+    if body.options:
+        try:
+            check_run_options(body.options)
+        except ValueError as err:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"options: {err}") from None
     try:
-        handle = await client.start(definition, body.input, tenant_id=tenant, run_id=run_id)
+        handle = await client.start(
+            definition, body.input, tenant_id=tenant, run_id=run_id, options=body.options
+        )
     except InvalidSegment as err:
         return JSONResponse(
             InvalidDefinition(
