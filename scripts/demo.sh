@@ -105,7 +105,7 @@ echo $! >"$STATE/gateway.pid"
 if [ ${#CODEC_ARGS[@]} -gt 0 ]; then
   if [ -f "$STATE/codec.pid" ] && kill -0 "$(cat "$STATE/codec.pid")" 2>/dev/null; then kill "$(cat "$STATE/codec.pid")"; sleep 1; fi
   echo "starting the codec server on http://localhost:8081 for the Web UI (log: $STATE/codec.log)"
-  nohup .venv/bin/segments codec-server --port 8081 --no-auth >"$STATE/codec.log" 2>  nohup .venv/bin/segments codec-server --port 8081 >"$STATE/codec.log" 2>&1 &1 &   # loopback only
+  nohup .venv/bin/segments codec-server --port 8081 --no-auth >"$STATE/codec.log" 2>&1 &   # loopback only
   echo $! >"$STATE/codec.pid"
 fi
 
