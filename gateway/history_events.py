@@ -23,6 +23,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import default as default_converter
 
+from workflows.run_details import SEPARATOR
 from workflows.task_relay import TASK_EVENT_SIGNAL
 
 Decode = Callable[[Sequence[Payload]], Awaitable[list[Any]]]
@@ -252,10 +253,11 @@ class HistoryTranslator:
             return []
 
     async def _summary(self, event: HistoryEvent) -> str | None:
+        """The step's name: the summary `<step> · <name>` (workflows/run_details.py) without the step."""
         if not event.user_metadata.HasField("summary"):
             return None
         values = await self._values([event.user_metadata.summary])
-        return str(values[0]) if values else None
+        return step_name(str(values[0])) if values else None
 
     def _marker_key(self, event: HistoryEvent) -> str | None:
         attrs = event.marker_recorded_event_attributes
@@ -401,3 +403,9 @@ class HistoryTranslator:
                 self._tasks_opened.add(str(task.get("task_id")))
             return kind, {**base, **task}
         return None
+
+
+def step_name(summary: str) -> str:
+    """`total · Total` -> `Total`; a summary recorded before steps were named in it stays as it is."""
+    _, separator, name = summary.partition(SEPARATOR)
+    return name if separator else summary
