@@ -1,5 +1,6 @@
 """The CLI problems a new user hit when following the README literally, each as a test."""
 
+import asyncio
 import json
 import sys
 import uuid
@@ -197,3 +198,31 @@ async def test_a_worker_for_a_namespace_that_is_not_ready_says_how_to_fix_it(cli
     assert done.code != 0
     assert f"namespace '{namespace}' does not exist" in done.stderr
     assert f"segments namespace create {namespace}" in done.stderr
+
+
+async def test_run_says_when_it_waits_for_a_person(client: Client, worker: str) -> None:
+    run_id = f"waits-{uuid.uuid4().hex[:8]}"
+    process = await asyncio.create_subprocess_exec(
+        find_binary("segments"),
+        "--address",
+        server_address(client),
+        "--task-queue",
+        worker,
+        "run",
+        str(ROOT / "examples" / "fulfilment.json"),
+        "--input",
+        '{"order_id": "A-1"}',
+        "--id",
+        run_id,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    async with asyncio.timeout(60):
+        while not any("waiting for a person" in line for line in lines):
+            lines.append((await process.stderr.readline()).decode())
+    assert "pick_carrier (ops)" in lines[-1] and f"segments tasks {run_id}" in lines[-1]
+    process.kill()
+    await process.wait()
+    await client.get_workflow_handle(run_id).cancel()
