@@ -4,6 +4,7 @@ endpoint with its auth, a relative path that never leaves it, listed by name in 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -101,7 +102,7 @@ def test_validation_refuses_static_path_tricks_and_mixed_configs() -> None:
 # --- settings and the catalog ----------------------------------------------------------------------
 
 
-def test_settings_are_read_by_case_insensitive_name_and_listed_by_name_only(
+async def test_settings_are_read_by_case_insensitive_name_and_listed_by_name_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(
@@ -119,6 +120,10 @@ def test_settings_are_read_by_case_insensitive_name_and_listed_by_name_only(
     assert CANARY not in json.dumps(exported) and "erp.example" not in json.dumps(exported)
     components = build_components(plugins=[])
     assert components.catalog.export_for_ui()["connections"] == ["erp"]
+    for close in components.closers:
+        result = close()
+        if inspect.isawaitable(result):
+            await result
 
 
 def test_a_bad_setting_names_the_variable_not_its_value() -> None:
