@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -152,6 +153,9 @@ def create_worker(
     **worker_options: Any,
 ) -> Worker:
     """A worker with `SegmentsPlugin` (built from `components`, unless `plugin` is given)."""
+    # everything loaded so far lives as long as the process: keep it out of the collector's full
+    # passes, which stop every thread (the event loop too) for as long as they scan
+    gc.freeze()
     plugin = plugin or SegmentsPlugin(components, worker_options.pop("interceptors", None))
     # heartbeats reach the server at most this often: cancellations arrive within about a second
     worker_options.setdefault("max_heartbeat_throttle_interval", timedelta(seconds=1))

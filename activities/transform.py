@@ -9,17 +9,22 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import CAPTURE_ENV_ACTIVITY, ERROR_EXPRESSION, TRANSFORM_ACTIVITY, StepActivityInput
-from segments.expressions import EvalClock, ExpressionError, evaluate
+from activities.expression_pool import evaluate_isolated
+from segments.expressions import ExpressionError
 
 ENV_PREFIX = "SEGMENTS_ENV_"
 
 
 @activity.defn(name=TRANSFORM_ACTIVITY)
 async def transform(step: StepActivityInput) -> object:
-    """Evaluate the step's expression against the run's data, with the workflow's clock."""
-    clock = EvalClock.fixed(step.clock_ms, step.random_seed)
+    """Evaluate the step's expression against the run's data, with the workflow's clock.
+
+    In a child process (`activities.expression_pool`): the worker's loop keeps polling,
+    heartbeating and running other activities whatever the expression does."""
     try:
-        return evaluate(step.config["expression"], step.context or {}, clock, step.env)
+        return await evaluate_isolated(
+            step.config["expression"], step.context or {}, step.clock_ms, step.random_seed, step.env
+        )
     except ExpressionError as err:
         raise ApplicationError(
             f"expression: {err.message}",

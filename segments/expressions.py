@@ -4,8 +4,14 @@
   variables `$env` (values the worker allows), `$now()`, `$millis()` and `$random()`, which
   come from an `EvalClock` that the caller supplies: inside a workflow that is the workflow's
   clock and replay-safe random generator, so a replay evaluates to the same values.
-- Evaluation is bounded by a count of evaluation steps and a nesting depth, both
-  deterministic (a wall-clock bound would make replay depend on the machine's speed).
+- Evaluation is bounded, deterministically (a wall-clock bound would make replay depend on the
+  machine's speed): a cost budget (one unit per evaluation step plus the size of what each step
+  builds), a nesting depth, and the size of every string, array and object built. Regular
+  expressions run on RE2 (linear time). The bounds live in Python (`segments.expression_bounds`),
+  where the expression cannot reach them; `$eval` is not available. A bound that is hit raises
+  `ExpressionLimit` ("expression limit: ...").
+- `ExpressionLimits.legacy()` is the engine's first behaviour (hooks looked up by name, Python's
+  `re`), kept only so that runs recorded before the bounds replay as they ran.
 - Expressions are JSONata, evaluated by jsonata-python: nothing is ever passed to `eval`.
 - Compiled expressions are cached per thread (a compiled object is not shared across threads).
 """
@@ -24,7 +30,29 @@ from typing import Any
 from jsonata import Jsonata
 from jsonata.jexception import JException
 
-from segments.errors import SegmentError
+from segments.expression_bounds import (
+    ACTIVITY_LIMITS,
+    DEFAULT_LIMITS,
+    BoundedJsonata,
+    Budget,
+    ExpressionError,
+    ExpressionLimit,
+    ExpressionLimits,
+    refused_name,
+    safe_functions,
+)
+from segments.rules_version import legacy_rules_active
+
+__all__ = [
+    "ACTIVITY_LIMITS",
+    "DEFAULT_LIMITS",
+    "EvalClock",
+    "ExpressionError",
+    "ExpressionLimit",
+    "ExpressionLimits",
+    "evaluate",
+    "render",
+]
 
 MAX_EVAL_STEPS = 200_000
 """Evaluation steps one expression may take before it is stopped."""
@@ -35,15 +63,6 @@ _CACHE_SIZE = 2048
 
 TEMPLATE = re.compile(r"\{%(.*?)%\}", re.DOTALL)
 _STEP_REFERENCE = re.compile(r"(?<![\w$.])steps\s*\.\s*(?:`([^`]+)`|([A-Za-z_][\w]*))")
-
-
-class ExpressionError(SegmentError):
-    """An expression that does not compile or fails while evaluating."""
-
-    def __init__(self, message: str, expression: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.expression = expression
 
 
 @dataclass
@@ -105,27 +124,37 @@ def unwrap(expression: str) -> str:
     return expression
 
 
-def compile_expression(expression: str) -> Jsonata:
+def compile_expression(expression: str, *, legacy: bool | None = None) -> Jsonata:
     """Compile (or fetch from the cache) one JSONata expression, bare or wrapped in one `{% ... %}`;
-    raises ExpressionError."""
+    raises ExpressionError.
+
+    Unless `legacy`, the expression is compiled for the bounded evaluator: regular expressions
+    on RE2, and no `$eval` or `$__...` names (they could reach around the bounds)."""
+    if legacy is None:
+        legacy = legacy_rules_active()
     cache = _cache()
-    compiled = cache.get(expression)
+    key = ("legacy:" if legacy else "") + expression if isinstance(expression, str) else ""
+    compiled = cache.get(key)
     if compiled is not None:
-        cache.move_to_end(expression)
+        cache.move_to_end(key)
         return compiled
     if not isinstance(expression, str) or not unwrap(expression).strip():
         raise ExpressionError("expression is empty", str(expression))
     if len(expression) > MAX_EXPRESSION_LENGTH:
         raise ExpressionError(f"expression is longer than {MAX_EXPRESSION_LENGTH} characters", expression)
+    if not legacy:
+        refused = refused_name(expression)
+        if refused is not None:
+            raise ExpressionError(f"does not compile: {refused}", expression)
     try:
-        compiled = Jsonata(unwrap(expression))
+        compiled = Jsonata(unwrap(expression)) if legacy else BoundedJsonata(unwrap(expression))
     except JException as err:
         raise ExpressionError(f"does not compile: {_jsonata_message(err)}", expression) from None
     except RecursionError:
         raise ExpressionError("does not compile: nested too deeply", expression) from None
     if compiled.errors:
         raise ExpressionError(f"does not compile: {compiled.errors[0]}", expression)
-    cache[expression] = compiled
+    cache[key] = compiled
     if len(cache) > _CACHE_SIZE:
         cache.popitem(last=False)
     return compiled
@@ -166,30 +195,45 @@ def _plain_path(expression: str, document: dict[str, Any]) -> tuple[bool, Any]:
 
 
 def evaluate(
-    expression: str, document: dict[str, Any], clock: EvalClock, env: dict[str, str] | None = None
+    expression: str,
+    document: dict[str, Any],
+    clock: EvalClock,
+    env: dict[str, str] | None = None,
+    limits: ExpressionLimits | None = None,
 ) -> Any:
-    """Evaluate `expression` against `document`; the result is plain JSON (dict, list, str, number...)."""
+    """Evaluate `expression` against `document`; the result is plain JSON (dict, list, str, number...).
+
+    `limits` defaults to `ExpressionLimits()`; `ExpressionLimits.legacy()` only for replaying runs
+    recorded before the bounds."""
+    limits = limits or DEFAULT_LIMITS
     plain, value = _plain_path(unwrap(expression), document)
     if plain:
         return value
-    compiled = compile_expression(expression)
-    bounds = _Bounds(expression=expression)
+    compiled = compile_expression(expression, legacy=limits.legacy_hooks)
     bindings: dict[str, Any] = {
         "env": dict(env or {}),
         "now": Jsonata.JLambda(lambda picture=None, timezone=None: _format_now(clock.now_ms())),
         "millis": Jsonata.JLambda(lambda: clock.now_ms()),
         "random": Jsonata.JLambda(lambda: clock.random()),
-        "__evaluate_entry": bounds.enter,
-        "__evaluate_exit": bounds.leave,
     }
+    if limits.legacy_hooks:
+        bounds = _Bounds(expression=expression)
+        bindings["__evaluate_entry"] = bounds.enter
+        bindings["__evaluate_exit"] = bounds.leave
     try:
+        if isinstance(compiled, BoundedJsonata):
+            with compiled.bounded(Budget(limits, expression)):
+                result = compiled.evaluate(document, {**bindings, **safe_functions()})
+            return to_plain_json(result, expression, limits)
         result = compiled.evaluate(document, bindings)
     except ExpressionError:
         raise
     except JException as err:
         raise ExpressionError(_jsonata_message(err), expression) from None
     except RecursionError:
-        raise ExpressionError(f"expression nested deeper than {MAX_DEPTH} levels", expression) from None
+        raise ExpressionLimit("expression limit: nested deeper than Python allows", expression) from None
+    except MemoryError:
+        raise ExpressionLimit("expression limit: memory", expression) from None
     except Exception as err:  # jsonata-python raises plain Python errors for some bad operations
         raise ExpressionError(f"{type(err).__name__}: {err}", expression) from None
     return to_plain_json(result, expression)
@@ -200,32 +244,51 @@ def _format_now(now_ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def to_plain_json(value: Any, expression: str = "") -> Any:
-    """Turn jsonata-python's result types into plain JSON values; refuse functions."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int | float):
-        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-            return int(value)
-        return value
-    if isinstance(value, dict):
-        return {str(k): to_plain_json(v, expression) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_plain_json(v, expression) for v in value]
-    raise ExpressionError(f"evaluates to a {type(value).__name__}, which is not JSON", expression)
+def to_plain_json(value: Any, expression: str = "", limits: ExpressionLimits | None = None) -> Any:
+    """Turn jsonata-python's result types into plain JSON values; refuse functions.
+
+    With `limits`, the whole result is bounded too (`max_result_size`): a structure that shares
+    one big value many times is small to build and huge to serialize."""
+    budget = [limits.max_result_size] if limits is not None else None
+
+    def plain(value: Any) -> Any:
+        if budget is not None:
+            budget[0] -= len(value) + 1 if isinstance(value, str | list | tuple | dict) else 1
+            if budget[0] < 0:
+                raise ExpressionLimit(
+                    f"expression limit: result larger than {limits.max_result_size} (characters and items)",  # type: ignore[union-attr]
+                    expression,
+                )
+        if value is None or isinstance(value, bool | str):
+            return value
+        if isinstance(value, int | float):
+            if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+                return int(value)
+            return value
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        raise ExpressionError(f"evaluates to a {type(value).__name__}, which is not JSON", expression)
+
+    return plain(value)
 
 
 # --- templates -------------------------------------------------------------------------
 
 
 def evaluate_output(
-    output: Any, document: dict[str, Any], clock: EvalClock, env: dict[str, str] | None = None
+    output: Any,
+    document: dict[str, Any],
+    clock: EvalClock,
+    env: dict[str, str] | None = None,
+    limits: ExpressionLimits | None = None,
 ) -> Any:
     """The definition's `output`: a string is an expression, bare or in one `{% ... %}`; text that
     mixes words and `{% ... %}`, an object or a list is a template whose `{% ... %}` are rendered."""
     if isinstance(output, str) and not is_text_template(output):
-        return evaluate(output, document, clock, env)
-    return render(output, document, clock, env)
+        return evaluate(output, document, clock, env, limits)
+    return render(output, document, clock, env, limits)
 
 
 def is_text_template(value: str) -> bool:
@@ -237,7 +300,13 @@ def is_template(value: Any) -> bool:
     return isinstance(value, str) and "{%" in value
 
 
-def render(value: Any, document: dict[str, Any], clock: EvalClock, env: dict[str, str] | None = None) -> Any:
+def render(
+    value: Any,
+    document: dict[str, Any],
+    clock: EvalClock,
+    env: dict[str, str] | None = None,
+    limits: ExpressionLimits | None = None,
+) -> Any:
     """Render every `{% ... %}` in a JSON value.
 
     A string that is exactly one `{% ... %}` becomes that expression's JSON value; a string that
@@ -248,13 +317,26 @@ def render(value: Any, document: dict[str, Any], clock: EvalClock, env: dict[str
             return value
         whole = TEMPLATE.fullmatch(value.strip())
         if whole is not None and value.strip().count("{%") == 1:
-            return evaluate(whole.group(1).strip(), document, clock, env)
-        return TEMPLATE.sub(lambda m: _as_text(evaluate(m.group(1).strip(), document, clock, env)), value)
+            return evaluate(whole.group(1).strip(), document, clock, env, limits)
+        return TEMPLATE.sub(
+            lambda m: _as_text(evaluate(m.group(1).strip(), document, clock, env, limits)), value
+        )
     if isinstance(value, dict):
-        return {k: render(v, document, clock, env) for k, v in value.items()}
+        return {k: render(v, document, clock, env, limits) for k, v in value.items()}
     if isinstance(value, list):
-        return [render(v, document, clock, env) for v in value]
+        return [render(v, document, clock, env, limits) for v in value]
     return value
+
+
+def has_template(value: Any) -> bool:
+    """Whether any string inside `value` holds a `{% ... %}` template."""
+    if isinstance(value, str):
+        return "{%" in value
+    if isinstance(value, dict):
+        return any(has_template(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_template(v) for v in value)
+    return False
 
 
 def _as_text(value: Any) -> str:

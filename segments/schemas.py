@@ -33,6 +33,7 @@ from referencing.jsonschema import DRAFT202012, specification_with
 
 from segments.errors import SegmentError
 from segments.regex import CompiledRegex, RegexUnsupported, compile_regex
+from segments.rules_version import legacy_rules_active
 
 MAX_SCHEMA_STEPS = 50_000
 """Keyword evaluations one check may take (a 2,000-item array under a 5-keyword schema is ~10,000)."""
@@ -97,10 +98,24 @@ def schema_problem(schema: Any) -> str | None:
 def checked_schema(value: dict[str, Any] | None) -> dict[str, Any] | None:
     """For pydantic field validators: `value`, or ValueError naming what makes it unusable."""
     if value is not None:
-        problem = schema_problem(value)
+        problem = checked_problem(value)
         if problem is not None:
             raise ValueError(problem)
     return value
+
+
+def checked_problem(schema: Any) -> str | None:
+    """`schema_problem` under the rules in force (see `segments.rules_version`)."""
+    return _legacy_schema_problem(schema) if legacy_rules_active() else schema_problem(schema)
+
+
+def _legacy_schema_problem(schema: Any) -> str | None:
+    """The first rules: a valid JSON Schema, whatever it references."""
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except SchemaError as err:
+        return f"is not a valid JSON Schema: {_schema_error(err)}"
+    return None
 
 
 def schema_mismatches(

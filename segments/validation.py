@@ -27,7 +27,8 @@ from segments.expressions import (
 from segments.graph import SPLIT_TYPE, Graph
 from segments.models import Edge, SegmentDefinition, Step
 from segments.parallel_checks import parallel_problems
-from segments.schemas import local_reference_problems, schema_problem
+from segments.rules_version import legacy_rules_active
+from segments.schemas import checked_problem, local_reference_problems
 from segments.step_configs.subworkflow import SubworkflowConfig
 
 _LIST_LIMIT = 12
@@ -141,10 +142,10 @@ class _Validator:
             self.problems.extend(_pydantic_problems("", err))
         schema = self.data.get("input_schema")
         if isinstance(schema, dict):
-            references = local_reference_problems(schema, "input_schema")
+            references = [] if legacy_rules_active() else local_reference_problems(schema, "input_schema")
             for path, message in references:
                 self.add(path, message)
-            problem = None if references else schema_problem(schema)
+            problem = None if references else checked_problem(schema)
             if problem is not None:
                 self.add("input_schema", problem)
         for key in ("steps", "edges"):

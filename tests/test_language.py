@@ -80,8 +80,8 @@ def test_now_and_random_come_from_the_supplied_clock() -> None:
 def test_a_runaway_expression_is_stopped_deterministically() -> None:
     with pytest.raises(ExpressionError, match="deeper than"):
         evaluate("($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))", {}, CLOCK)
-    with pytest.raises(ExpressionError, match="evaluation steps"):
-        evaluate("$sum([1..100000].($ * 2))", {}, CLOCK)
+    with pytest.raises(ExpressionError, match="expression limit: evaluation cost"):
+        evaluate("$sum([1..50000].($ * 2))", {}, CLOCK)
     assert MAX_DEPTH >= 50
 
 

@@ -17,9 +17,19 @@ from temporalio import workflow
 
 from activities.contracts import ERROR_CONFIG, ERROR_EXPRESSION, RunInfo
 from segments.catalog import Catalog, StepType
-from segments.expressions import EvalClock, ExpressionError, evaluate, evaluate_output, render
+from segments.expressions import (
+    DEFAULT_LIMITS,
+    EvalClock,
+    ExpressionError,
+    ExpressionLimits,
+    evaluate,
+    evaluate_output,
+    has_template,
+    render,
+)
 from segments.graph import Graph
 from segments.models import SegmentDefinition, Step
+from segments.rules_version import PATCH_BOUNDED_EXPRESSIONS
 from workflows.errors import ContinueAsNewNeeded, StepFailure
 from workflows.task_board import TaskBoard
 from workflows.tracing import record_step_span
@@ -136,6 +146,7 @@ class Interpreter:
         self.scope = scope or BranchScope()
         self.state = InterpreterState()
         self.clock = workflow_clock()
+        self._limits: ExpressionLimits | None = None
         self.continue_check: Callable[[], bool] | None = None
         """Set by the root workflow: asked at each quiet step boundary whether to continue as new."""
         self.steps_this_run = 0
@@ -173,23 +184,40 @@ class Interpreter:
             doc["prev_step"] = arrival.prev_step
         return doc
 
+    def limits(self) -> ExpressionLimits:
+        """The bounds of expressions in this run: asked once, at the first expression, so a run
+        recorded before the bounds replays with the evaluator it ran with."""
+        if self._limits is None:
+            bounded = workflow.patched(PATCH_BOUNDED_EXPRESSIONS)
+            self._limits = DEFAULT_LIMITS if bounded else ExpressionLimits.legacy()
+        return self._limits
+
     def evaluate(self, expression: str, step_id: str | None = None) -> Any:
-        return evaluate(expression, self.document(step_id), self.clock, self.env)
+        return evaluate(expression, self.document(step_id), self.clock, self.env, self.limits())
 
     def render(self, value: Any) -> Any:
-        return render(value, self.document(), self.clock, self.env)
+        if not has_template(value):
+            return value
+        return render(value, self.document(), self.clock, self.env, self.limits())
 
     def output(self, output: Any) -> Any:
         """The run's result from the definition's `output` (an expression or a template)."""
-        return evaluate_output(output, self.document(), self.clock, self.env)
+        if not isinstance(output, str) and not has_template(output):
+            return output
+        return evaluate_output(output, self.document(), self.clock, self.env, self.limits())
 
     def render_config(self, step: Step, step_type: StepType) -> dict[str, Any]:
         """The step's config with templates rendered, except in the type's expression fields."""
-        document = self.document(step.step_id)
+        templated = {
+            key
+            for key, value in step.config.items()
+            if key not in step_type.expression_fields and has_template(value)
+        }
+        if not templated:
+            return dict(step.config)
+        document, limits = self.document(step.step_id), self.limits()
         return {
-            key: value
-            if key in step_type.expression_fields
-            else render(value, document, self.clock, self.env)
+            key: render(value, document, self.clock, self.env, limits) if key in templated else value
             for key, value in step.config.items()
         }
 

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from segments.expressions import ExpressionError
     from segments.hashing import definition_hash
     from segments.models import SegmentDefinition
+    from segments.rules_version import PATCH_BOUNDED_EXPRESSIONS, legacy_rules
     from segments.schemas import SchemaCheckError, schema_mismatches
     from segments.validation import InvalidSegment, parse_definition
     from workflows.catalogs import worker_catalog
@@ -183,10 +184,25 @@ class SegmentWorkflow:
         client that did not translate it, is translated here; this came after runs were in flight,
         so behind a patch asked only for such exports (other runs get no marker event)."""
         if detect_dialect(segment) is None or not workflow.patched(PATCH_IMPORT_DIALECTS):
-            return parse_definition(segment, worker_catalog()), segment
+            return self._parse_native(segment), segment
         definition, loaded = parse_any(segment, worker_catalog())
         workflow.upsert_memo({**loaded.memo(), "translation_hash": definition_hash(loaded.definition)})
         return definition, loaded.definition
+
+    def _parse_native(self, segment: Any) -> SegmentDefinition:
+        """The definition under today's rules; one that only the first rules accept (a `$eval`, a
+        remote `$ref`, a backtracking regex) runs only in a history recorded before the bounds."""
+        try:
+            return parse_definition(segment, worker_catalog())
+        except InvalidSegment:
+            with legacy_rules():
+                try:
+                    legacy = parse_definition(segment, worker_catalog())
+                except InvalidSegment:
+                    legacy = None
+            if legacy is None or workflow.patched(PATCH_BOUNDED_EXPRESSIONS):
+                raise
+            return legacy
 
     def _check_input(self, schema: dict[str, Any] | None, run_input: Any) -> None:
         if not schema:
