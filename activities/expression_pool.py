@@ -59,11 +59,11 @@ def _evaluate_in_child(
     try:
         value = evaluate(expression, context, EvalClock.fixed(clock_ms, seed), env, ACTIVITY_LIMITS)
     except ExpressionLimit as err:
-        return "limit", err.message
+        return err.kind, err.message
     except ExpressionError as err:
         return "error", err.message
     except MemoryError:
-        return "limit", "expression limit: memory"
+        return "memory", "expression limit: memory"
     return "ok", value
 
 
@@ -80,10 +80,10 @@ async def evaluate_isolated(
     except BrokenProcessPool:
         _discard(pool)
         raise ExpressionLimit(
-            "expression limit: memory (the evaluating process was stopped)", expression
+            "expression limit: memory (the evaluating process was stopped)", expression, "memory"
         ) from None
-    if outcome == "limit":
-        raise ExpressionLimit(value, expression)
+    if outcome not in ("ok", "error"):
+        raise ExpressionLimit(value, expression, outcome)
     if outcome == "error":
         raise ExpressionError(value, expression)
     return value

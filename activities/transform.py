@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 
@@ -10,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import CAPTURE_ENV_ACTIVITY, ERROR_EXPRESSION, TRANSFORM_ACTIVITY, StepActivityInput
 from activities.expression_pool import evaluate_isolated
-from segments.expressions import ExpressionError
+from segments.expressions import DEFAULT_LIMITS, EvalClock, ExpressionError, ExpressionLimit, evaluate
 
 ENV_PREFIX = "SEGMENTS_ENV_"
 
@@ -19,12 +20,19 @@ ENV_PREFIX = "SEGMENTS_ENV_"
 async def transform(step: StepActivityInput) -> object:
     """Evaluate the step's expression against the run's data, with the workflow's clock.
 
-    In a child process (`activities.expression_pool`): the worker's loop keeps polling,
-    heartbeating and running other activities whatever the expression does."""
+    Never on the event loop: first in a thread with the workflow's budget (most expressions end
+    there in milliseconds); one that needs more runs again in a child process
+    (`activities.expression_pool`) with `ACTIVITY_LIMITS`, where neither its work nor the garbage
+    collector it triggers can hold the worker's loop."""
+    expression, context = step.config["expression"], step.context or {}
+    clock = EvalClock.fixed(step.clock_ms, step.random_seed)
     try:
-        return await evaluate_isolated(
-            step.config["expression"], step.context or {}, step.clock_ms, step.random_seed, step.env
-        )
+        try:
+            return await asyncio.to_thread(evaluate, expression, context, clock, step.env, DEFAULT_LIMITS)
+        except ExpressionLimit as limit:
+            if limit.kind != "cost":
+                raise
+        return await evaluate_isolated(expression, context, step.clock_ms, step.random_seed, step.env)
     except ExpressionError as err:
         raise ApplicationError(
             f"expression: {err.message}",

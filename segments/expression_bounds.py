@@ -52,7 +52,12 @@ class ExpressionError(SegmentError):
 
 
 class ExpressionLimit(ExpressionError):
-    """A bound was hit: the message is `expression limit: <which limit>`; never worth a retry."""
+    """A bound was hit: the message is `expression limit: <which limit>`; never worth a retry.
+    `kind` is `cost`, `depth`, `size`, `time` or `memory`."""
+
+    def __init__(self, message: str, expression: str, kind: str = "size") -> None:
+        super().__init__(message, expression)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -91,21 +96,23 @@ class Budget:
         self.depth = 0
         self._deadline = time.monotonic() + limits.max_seconds if limits.max_seconds else None
 
-    def fail(self, which: str) -> ExpressionLimit:
-        return ExpressionLimit(f"expression limit: {which}", self.expression)
+    def fail(self, which: str, kind: str = "size") -> ExpressionLimit:
+        return ExpressionLimit(f"expression limit: {which}", self.expression, kind)
 
     def charge(self, units: int) -> None:
         self.cost += units
         if self.cost > self.limits.max_cost:
-            raise self.fail(f"evaluation cost over {self.limits.max_cost} (steps and sizes of values built)")
+            raise self.fail(
+                f"evaluation cost over {self.limits.max_cost} (steps and sizes of values built)", "cost"
+            )
 
     def enter(self, *_: Any) -> None:
         self.depth += 1
         if self.depth > self.limits.max_depth:
-            raise self.fail(f"nested deeper than {self.limits.max_depth} levels")
+            raise self.fail(f"nested deeper than {self.limits.max_depth} levels", "depth")
         self.charge(1)
         if self._deadline is not None and time.monotonic() > self._deadline:
-            raise self.fail(f"time (more than {self.limits.max_seconds:g} s)")
+            raise self.fail(f"time (more than {self.limits.max_seconds:g} s)", "time")
 
     def leave(self, _expr: Any = None, _input: Any = None, _env: Any = None, result: Any = None) -> None:
         self.depth -= 1
