@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Mapping
 
@@ -14,6 +15,9 @@ from activities.expression_pool import evaluate_isolated
 from segments.expressions import DEFAULT_LIMITS, EvalClock, ExpressionError, ExpressionLimit, evaluate
 
 ENV_PREFIX = "SEGMENTS_ENV_"
+IN_THREAD_LIMITS = dataclasses.replace(DEFAULT_LIMITS, max_cost=10_000)
+"""The first attempt, in a thread of the worker: small, so little garbage is made in the worker's
+own process; anything larger runs in the child process."""
 
 
 @activity.defn(name=TRANSFORM_ACTIVITY)
@@ -28,7 +32,7 @@ async def transform(step: StepActivityInput) -> object:
     clock = EvalClock.fixed(step.clock_ms, step.random_seed)
     try:
         try:
-            return await asyncio.to_thread(evaluate, expression, context, clock, step.env, DEFAULT_LIMITS)
+            return await asyncio.to_thread(evaluate, expression, context, clock, step.env, IN_THREAD_LIMITS)
         except ExpressionLimit as limit:
             if limit.kind != "cost":
                 raise
