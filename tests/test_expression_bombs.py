@@ -33,7 +33,8 @@ deterministic budget keeps one evaluation near 0.1 s on an idle 2-core machine."
 BOMBS = {
     # the old hooks were plain variables: binding them switched the bounds off
     "hook_shadowing": (
-        "($__evaluate_entry := $nothing; $__evaluate_exit := $nothing; $sum([1..99999].($ * 2 + $ * 3 + $ * 4)))"
+        "($__evaluate_entry := $nothing; $__evaluate_exit := $nothing; "
+        "$sum([1..99999].($ * 2 + $ * 3 + $ * 4)))"
     ),
     "hook_shadowing_recursion": (
         "($__evaluate_entry := $nothing; $f := function($n){$n = 0 ? 0 : $f($n - 1)}; $f(2000000))"
