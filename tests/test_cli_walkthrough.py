@@ -226,3 +226,16 @@ async def test_run_says_when_it_waits_for_a_person(client: Client, worker: str) 
     process.kill()
     await process.wait()
     await client.get_workflow_handle(run_id).cancel()
+
+
+async def test_an_ended_run_has_no_pending_steps(client: Client, worker: str) -> None:
+    """pricing_loop's `discount` is never visited when the order is under budget: once the run has
+    ended it is not 'pending' either."""
+    run_id = f"pending-{uuid.uuid4().hex[:8]}"
+    run_input = json.dumps({"order": {"id": "A-3", "items": [{"qty": 1, "price": 5}]}, "budget": 100})
+    done = await segments_cli(client, worker, "run", str(EXAMPLE), "--input", run_input, "--id", run_id)
+    assert done.code == 0, done.stderr
+    status = json.loads((await segments_cli(client, worker, "status", run_id)).stdout)
+    assert status["phase"] == "completed"
+    assert "discount" not in [step["step_id"] for step in status["steps_done"]]
+    assert status["steps_pending"] == []

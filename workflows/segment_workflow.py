@@ -309,15 +309,17 @@ class SegmentWorkflow:
     def status(self) -> RunStatus:
         """The run's phase, steps done, running and pending, and open human tasks."""
         interp = self._interp
+        phase = self._visible_phase()
+        ended = phase in ("completed", "failed", "cancelled")  # nothing is pending once the run ended
         return RunStatus(
             run_id=workflow.info().workflow_id,
             segment_id=self._segment_id,
             tenant_id=self._tenant_id,
-            phase=self._visible_phase(),
+            phase=phase,
             steps_done=[asdict(r) for r in interp.state.done] if interp else [],
             steps_done_total=interp.done_total() if interp else 0,
             steps_running=[asdict(r) for r in interp.state.running.values()] if interp else [],
-            steps_pending=interp.pending_steps() if interp else [],
+            steps_pending=interp.pending_steps() if interp and not ended else [],
             **self._board.status_fields(),
             error=self._error,
         )
