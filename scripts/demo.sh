@@ -14,11 +14,19 @@ ADDRESS=localhost:7233
 mkdir -p "$STATE"
 
 stop() {
+  local pids=()
   for name in codec gateway worker standins server; do
     if [ -f "$STATE/$name.pid" ]; then
-      kill "$(cat "$STATE/$name.pid")" 2>/dev/null && echo "stopped the $name" || true
+      pid=$(cat "$STATE/$name.pid")
+      kill "$pid" 2>/dev/null && { echo "stopped the $name"; pids+=("$pid"); } || true
       rm -f "$STATE/$name.pid"
     fi
+  done
+  for _ in $(seq 1 100); do   # until they have exited (their ports are free), at most 20 s
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
   done
 }
 

@@ -91,6 +91,11 @@ async def test_document_runs_as_written(document: str, tmp_path: Path) -> None:
     path = ROOT / document
     blocks = _runnable(path)
     busy = [port for port in DEMO_PORTS if _busy(port)]
+    for _ in range(60):  # a previous page's demo may still be letting go of its ports
+        if not busy:
+            break
+        await asyncio.sleep(0.5)
+        busy = [port for port in DEMO_PORTS if _busy(port)]
     assert not busy, (
         f"ports {busy} are in use; the documented commands start the demo on them. "
         "Stop what runs there (bash scripts/demo.sh stop) and run the test again."
